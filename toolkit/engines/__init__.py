@@ -1,0 +1,66 @@
+"""One module per engine behind the small ``Engine`` protocol: engine work only.
+Bookkeeping, naming, safety checks and logging live in ``toolkit.core``."""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from sqlalchemy.engine import URL
+
+from toolkit import urls
+from toolkit.marker import Marker
+from toolkit.settings import Settings
+
+
+class Engine(Protocol):
+    kind: str
+    url: URL
+
+    def server_version(self) -> str:
+        """Engine name and major version, e.g. ``postgresql 15``."""
+
+    def lock(self, key: str, timeout: float) -> AbstractContextManager[bool]:
+        """Hold a cross-process lock; yields False when it had to wait for another holder."""
+
+    def markers(self, prefix: str) -> dict[str, Marker | None]:
+        """Every database whose name starts with ``prefix``, with its marker if it has one."""
+
+    def marker(self, name: str) -> Marker | None: ...
+
+    def create(self, name: str, marker: Marker) -> None:
+        """Create an empty database carrying ``marker``."""
+
+    def finish_template(self, building: str, name: str, marker: Marker) -> None:
+        """Atomically turn the migrated ``building`` database into the usable template ``name``."""
+
+    def create_clone(self, template: str, name: str, marker: Marker) -> None: ...
+
+    def drop(self, name: str) -> None:
+        """End the database's connections, then drop it and its marker; no error if it is gone."""
+
+    def database_url(self, name: str) -> URL: ...
+
+    def close(self) -> None: ...
+
+
+_engines: dict[tuple[int, str, Settings], Engine] = {}
+
+
+def get_engine(settings: Settings, url: str | URL | None = None) -> Engine:
+    """The engine for a server URL, one per process and settings (connections are not fork-safe)."""
+    parsed = urls.parse(url or settings.database_url)
+    key = (os.getpid(), parsed.render_as_string(hide_password=False), settings)
+    if key not in _engines:
+        match urls.kind(parsed):
+            case "sqlite":
+                from toolkit.engines.sqlite import SQLiteEngine
+                _engines[key] = SQLiteEngine(parsed, settings)
+            case "postgresql":
+                from toolkit.engines.postgresql import PostgreSQLEngine
+                _engines[key] = PostgreSQLEngine(parsed, settings)
+            case _:
+                from toolkit.engines.mysql import MySQLEngine
+                _engines[key] = MySQLEngine(parsed, settings)
+    return _engines[key]

@@ -1,0 +1,78 @@
+"""The marker every database toolkit creates carries, so it only ever drops its own."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Literal
+
+Kind = Literal["building", "template", "clone"]
+FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Marker:
+    kind: Kind
+    fingerprint: str
+    lineage: str
+    host: str
+    pid: int
+    started: int  # owner's start time in clock ticks, so a reused pid is not mistaken for the owner
+    created: str
+
+    @classmethod
+    def new(cls, kind: Kind, fingerprint: str, lineage: str, pid: int | None = None) -> Marker:
+        """A marker owned by ``pid`` (default: this process)."""
+        pid = pid or os.getpid()
+        return cls(kind, fingerprint, lineage, socket.gethostname(), pid, process_start(pid),
+                   datetime.now(UTC).isoformat(timespec="microseconds"))
+
+    def with_kind(self, kind: Kind) -> Marker:
+        return dataclasses.replace(self, kind=kind)
+
+    def dumps(self) -> str:
+        return json.dumps({"toolkit": FORMAT, **dataclasses.asdict(self)}, sort_keys=True)
+
+    @classmethod
+    def loads(cls, text: str | None) -> Marker | None:
+        """The marker in ``text``, or None for anything that is not one of ours."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or data.pop("toolkit", None) != FORMAT:
+            return None
+        try:
+            return cls(**data)
+        except TypeError:
+            return None
+
+    def owner_alive(self) -> bool:
+        """False only when the owner is provably gone; another host's process can't be checked."""
+        if self.host != socket.gethostname():
+            return True
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return process_start(self.pid) == self.started
+
+    @property
+    def age_s(self) -> float:
+        return (datetime.now(UTC) - datetime.fromisoformat(self.created)).total_seconds()
+
+
+def process_start(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # the command name may contain spaces, so count fields after its closing parenthesis
+            return int(stat.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return 0

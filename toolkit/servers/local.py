@@ -1,0 +1,239 @@
+"""Private PostgreSQL and MariaDB servers from the machine's binaries, in a temp dir on tmpfs,
+tuned for tests (no fsync), listening on 127.0.0.1 and a unix socket only."""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pymysql
+
+from toolkit.errors import ToolkitError
+
+KINDS = ("postgres", "mariadb")
+READY_TIMEOUT_S = 60.0
+
+
+class ServerError(ToolkitError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalServer:
+    kind: str
+    url: str
+    pid: int
+    directory: Path
+
+    def stop(self) -> None:
+        """Stop the server and remove its files; safe to repeat."""
+        # SIGINT is PostgreSQL's fast shutdown; SIGTERM is MariaDB's normal one
+        sig = signal.SIGINT if self.kind == "postgres" else signal.SIGTERM
+        try:
+            os.kill(self.pid, sig)
+            _wait_gone(self.pid, 30.0)
+        except ProcessLookupError:
+            pass
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def to_json(self) -> str:
+        return json.dumps({**dataclasses.asdict(self), "directory": str(self.directory)})
+
+    @classmethod
+    def from_json(cls, text: str) -> LocalServer:
+        data = json.loads(text)
+        return cls(data["kind"], data["url"], data["pid"], Path(data["directory"]))
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            # reap it if it is our child; otherwise just probe
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.02)  # polling a process we cannot wait on: no event to block on
+    os.kill(pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _binary(name: str, search: list[str]) -> str:
+    found = shutil.which(name)
+    for pattern in search:
+        if found:
+            break
+        matches = sorted(glob.glob(f"{pattern}/{name}"), reverse=True)
+        found = matches[0] if matches else None
+    if not found:
+        raise ServerError(f"{name} not found on PATH or in {', '.join(search)}: install the "
+                          "server (e.g. apt-get install postgresql / mariadb-server) or point the "
+                          "tests at a running one with TOOLKIT_TEST_POSTGRES_URL / "
+                          "TOOLKIT_TEST_MYSQL_URL")
+    return found
+
+
+def _workdir(kind: str) -> tuple[Path, str | None]:
+    """A fresh directory (on tmpfs when there is one) and, as root, the user to run as."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    directory = Path(tempfile.mkdtemp(prefix=f"toolkit-{kind}-", dir=base))
+    user = None
+    if os.geteuid() == 0:  # neither server runs as root
+        user = "postgres" if kind == "postgres" else "mysql"
+        try:
+            entry = pwd.getpwnam(user)
+        except KeyError:
+            user, entry = "nobody", pwd.getpwnam("nobody")
+        os.chown(directory, entry.pw_uid, entry.pw_gid)
+    return directory, user
+
+
+def _run(cmd: list[str], user: str | None, log: Path) -> None:
+    with log.open("ab") as out:
+        result = subprocess.run(cmd, user=user, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode:
+        raise ServerError(f"{Path(cmd[0]).name} failed (exit {result.returncode}): "
+                          f"{_tail(log)}")
+
+
+def _tail(log: Path) -> str:
+    try:
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "no log"
+    return " | ".join(lines[-3:])
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], probe: Callable[[], None], log: Path) -> None:
+    """Ready means a real connection and query succeed, not a log line."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        try:
+            probe()
+            return
+        except Exception as exc:  # any failure to connect means "not yet"
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise ServerError(f"server not ready after {READY_TIMEOUT_S:.0f}s: {exc}; "
+                                  f"log: {_tail(log)}") from exc
+        try:
+            code = proc.wait(timeout=0.05)  # doubles as the pause between probes
+        except subprocess.TimeoutExpired:
+            continue
+        raise ServerError(f"server exited with code {code} while starting: {_tail(log)}")
+
+
+def start(kind: str, detach: bool = False) -> LocalServer:
+    """Start a private server of ``kind`` ("postgres" or "mariadb") and wait until it answers."""
+    if kind not in KINDS:
+        raise ServerError(f"unknown server kind {kind!r}: choose one of {', '.join(KINDS)}")
+    return (_start_postgres if kind == "postgres" else _start_mariadb)(detach)
+
+
+def _start_postgres(detach: bool) -> LocalServer:
+    search = ["/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin"]
+    initdb, postgres = _binary("initdb", search), _binary("postgres", search)
+    directory, user = _workdir("postgres")
+    data, log, port = directory / "data", directory / "server.log", _free_port()
+    _run([initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
+          "--no-instructions"], user, log)
+    settings = {"listen_addresses": "127.0.0.1", "port": str(port),
+                "unix_socket_directories": str(directory), "fsync": "off",
+                "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
+                "shared_buffers": "128MB"}
+    args = [postgres, "-D", str(data)] + [a for k, v in settings.items() for a in ("-c", f"{k}={v}")]
+    proc = subprocess.Popen(args, user=user, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=detach)
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+    def probe() -> None:
+        psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                        connect_timeout=2).close()
+
+    _wait_ready(proc, probe, log)
+    return LocalServer("postgres", url, proc.pid, directory)
+
+
+def _start_mariadb(detach: bool) -> LocalServer:
+    search = ["/usr/sbin", "/usr/local/mysql/bin", "/usr/local/bin"]
+    install, mariadbd = _binary("mariadb-install-db", search), _binary("mariadbd", search)
+    directory, user = _workdir("mariadb")
+    data, log, port = directory / "data", directory / "server.log", _free_port()
+    sock = directory / "mysqld.sock"
+    common = ["--no-defaults", f"--datadir={data}"] + ([f"--user={user}"] if user else [])
+    _run([install, *common, "--auth-root-authentication-method=normal", "--skip-test-db"],
+         None, log)
+    proc = subprocess.Popen(
+        [mariadbd, *common, f"--socket={sock}", f"--port={port}", "--bind-address=127.0.0.1",
+         f"--pid-file={directory / 'mariadbd.pid'}", f"--log-error={log}", "--skip-log-bin",
+         "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
+         "--innodb-buffer-pool-size=256M", "--max-connections=300", "--character-set-server=utf8mb4"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=detach)
+    url = f"mysql+pymysql://root@localhost/?unix_socket={sock}"
+
+    def probe() -> None:
+        pymysql.connect(unix_socket=str(sock), user="root", connect_timeout=2).close()
+
+    _wait_ready(proc, probe, log)
+    return LocalServer("mariadb", url, proc.pid, directory)
+
+
+@contextmanager
+def running(kind: str) -> Iterator[LocalServer]:
+    """A private server for the duration of the block, stopped and removed at exit."""
+    server = start(kind)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def state_file(state_dir: Path, kind: str) -> Path:
+    return state_dir / f"{kind}.json"
+
+
+def up(state_dir: Path, kind: str) -> LocalServer:
+    """Start a detached server that outlives this process (``server.up``), or return the running one."""
+    path = state_file(state_dir, kind)
+    if path.is_file():
+        server = LocalServer.from_json(path.read_text())
+        try:
+            os.kill(server.pid, 0)
+            return server
+        except ProcessLookupError:
+            server.stop()
+    server = start(kind, detach=True)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(server.to_json())
+    return server
+
+
+def down(state_dir: Path, kind: str) -> bool:
+    path = state_file(state_dir, kind)
+    if not path.is_file():
+        return False
+    LocalServer.from_json(path.read_text()).stop()
+    path.unlink()
+    return True

@@ -1,0 +1,126 @@
+"""Settings resolved once: keyword overrides (CLI) > environment (TOOLKIT_*, .env) >
+[tool.toolkit] in pyproject.toml > defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from toolkit.errors import ConfigError
+
+ENV_PREFIX = "TOOLKIT_"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    database_url: str = "sqlite:///.toolkit/toolkit.sqlite"
+    alembic_ini: Path = Path("alembic.ini")
+    migration_url_env: str = "DATABASE_URL"
+    prefix: str = "toolkit_"
+    keep_failed: bool = True
+    keep_templates: int = 2
+    clone_wait_s: float = 10.0
+    lock_wait_s: float = 600.0
+    pg_clone_strategy: str = "file_copy"
+    references_dir: Path = Path("tests/queries")
+    integration_dir: Path = Path("tests/integration")
+    shards: int = 4
+    prepush_budget_s: float = 120.0
+
+    @classmethod
+    def load(
+        cls,
+        project_dir: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Resolve settings for the project at (or above) ``project_dir``; None overrides are ignored."""
+        root = find_project_dir(Path(project_dir) if project_dir else Path.cwd())
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "project_dir"}
+        raw: dict[str, tuple[Any, str]] = {}
+        for key, value in _pyproject_table(root).items():
+            if key not in fields:
+                raise ConfigError(
+                    key, f"unknown setting {key!r} in [tool.toolkit] of {root / 'pyproject.toml'} "
+                    f"(known: {', '.join(sorted(fields))})"
+                )
+            raw[key] = (value, "[tool.toolkit]")
+        env = {**_dotenv(root), **(os.environ if environ is None else environ)}
+        for name in fields:
+            env_key = ENV_PREFIX + name.upper()
+            if env.get(env_key) not in (None, ""):
+                raw[name] = (env[env_key], env_key)
+        for key, value in overrides.items():
+            if key not in fields:
+                raise TypeError(f"Settings.load() got an unknown setting {key!r}")
+            if value is not None:
+                raw[key] = (value, f"--{key.replace('_', '-')}")
+        values = {k: _coerce(fields[k], v, source) for k, (v, source) in raw.items()}
+        settings = cls(project_dir=root, **values)
+        if not settings.prefix.replace("_", "").isalnum() or not settings.prefix.islower():
+            raise ConfigError("prefix", f"prefix {settings.prefix!r} must be lowercase letters, "
+                              "digits and underscores (set TOOLKIT_PREFIX)")
+        return settings
+
+    def path(self, value: Path) -> Path:
+        """A setting's path made absolute against the project directory."""
+        return value if value.is_absolute() else self.project_dir / value
+
+
+def find_project_dir(start: Path) -> Path:
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate
+    return start
+
+
+def _pyproject_table(root: Path) -> dict[str, Any]:
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("pyproject.toml", f"cannot parse {path}: {exc}") from exc
+    table = data.get("tool", {}).get("toolkit", {})
+    return {k.replace("-", "_"): v for k, v in table.items()}
+
+
+def _dotenv(root: Path) -> dict[str, str]:
+    path = root / ".env"
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _coerce(field: dataclasses.Field[Any], value: Any, source: str) -> Any:
+    kind = field.type if isinstance(field.type, str) else field.type.__name__
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true/false")
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "Path":
+            return Path(value)
+        return str(value)
+    except ValueError as exc:
+        raise ConfigError(
+            field.name, f"setting {field.name} from {source} has a bad value {value!r}: {exc}"
+        ) from exc
