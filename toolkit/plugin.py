@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -61,7 +61,7 @@ def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Iterator[None]:
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     db, keep = item.stash.get(CLONE, (None, False))
     if db is not None and report.failed and report.when == "call":

@@ -29,10 +29,6 @@ class Settings:
     clone_wait_s: float = 10.0
     lock_wait_s: float = 600.0
     pg_clone_strategy: str = "file_copy"
-    references_dir: Path = Path("tests/queries")
-    integration_dir: Path = Path("tests/integration")
-    shards: int = 4
-    prepush_budget_s: float = 120.0
 
     @classmethod
     def load(

@@ -37,7 +37,12 @@ def edge(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         logger = logging.getLogger("toolkit")
         if not logger.handlers:
-            logger.addHandler(RichHandler(console=err, show_time=False, show_path=False))
+            if err.is_terminal:
+                logger.addHandler(RichHandler(console=err, show_time=False, show_path=False))
+            else:  # logs and CI: plain lines that neither wrap nor colour
+                handler = logging.StreamHandler()
+                handler.setFormatter(logging.Formatter("toolkit: %(message)s"))
+                logger.addHandler(handler)
             logger.setLevel(logging.INFO)
             logger.propagate = False
         try:

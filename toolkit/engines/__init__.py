@@ -64,3 +64,10 @@ def get_engine(settings: Settings, url: str | URL | None = None) -> Engine:
                 from toolkit.engines.mysql import MySQLEngine
                 _engines[key] = MySQLEngine(parsed, settings)
     return _engines[key]
+
+
+def close_all() -> None:
+    """Close every cached engine's connections (tests, and processes about to fork)."""
+    for engine in _engines.values():
+        engine.close()
+    _engines.clear()

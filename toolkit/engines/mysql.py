@@ -115,24 +115,27 @@ class MySQLEngine:
         self._set_marker(name, marker, json.dumps(self._snapshot(name)))
 
     def _snapshot(self, db: str) -> dict[str, list[str]]:
-        """The DDL that recreates ``db`` and the tables whose rows must be copied."""
+        """What recreates ``db``: table DDL, the tables whose rows must be copied, and the DDL
+        to run after the copy (triggers must not fire on copied rows)."""
         q = _quote(db)
-        tables, views = [], []
+        tables: list[str] = []
+        views: list[str] = []
         for table, kind in self._run(f"SHOW FULL TABLES FROM {q}"):
             (views if kind == "VIEW" else tables).append(table)
         ddl = [self._run(f"SHOW CREATE TABLE {q}.{_quote(t)}")[0][1] for t in tables]
-        # views name their columns qualified by database: strip ours so they bind to the clone
-        ddl += [self._run(f"SHOW CREATE VIEW {q}.{_quote(v)}")[0][1].replace(f"{q}.", "")
-                for v in views]
-        for (trigger,) in self._run("SELECT trigger_name FROM information_schema.triggers "
-                                    "WHERE trigger_schema = %s", (db,)):
-            ddl.append(self._run(f"SHOW CREATE TRIGGER {q}.{_quote(trigger)}")[0][2])
+        filled = [t for t in tables if self._run(f"SELECT 1 FROM {q}.{_quote(t)} LIMIT 1")]
+        after: list[str] = []
         for routine, rtype in self._run("SELECT routine_name, routine_type FROM "
                                         "information_schema.routines WHERE routine_schema = %s",
                                         (db,)):
-            ddl.append(self._run(f"SHOW CREATE {rtype} {q}.{_quote(routine)}")[0][2])
-        filled = [t for t in tables if self._run(f"SELECT 1 FROM {q}.{_quote(t)} LIMIT 1")]
-        return {"ddl": ddl, "filled": filled}
+            after.append(self._run(f"SHOW CREATE {rtype} {q}.{_quote(routine)}")[0][2])
+        # views name their columns qualified by database: strip ours so they bind to the clone
+        after += [self._run(f"SHOW CREATE VIEW {q}.{_quote(v)}")[0][1].replace(f"{q}.", "")
+                  for v in views]
+        for (trigger,) in self._run("SELECT trigger_name FROM information_schema.triggers "
+                                    "WHERE trigger_schema = %s ORDER BY action_order", (db,)):
+            after.append(self._run(f"SHOW CREATE TRIGGER {q}.{_quote(trigger)}")[0][2])
+        return {"ddl": ddl, "filled": filled, "after": after}
 
     def create_clone(self, template: str, name: str, marker: Marker) -> None:
         rows = self._run(f"SELECT ddl FROM {_quote(self.meta)}.markers WHERE name = %s",
@@ -143,8 +146,8 @@ class MySQLEngine:
         conn = pymysql.connect(**connect_kwargs(self.url, name))  # type: ignore[arg-type]
         try:
             with conn.cursor() as cur:
-                # DDL statements may contain ';' (trigger and routine bodies), so one per call
                 cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+                # one statement per call: trigger and routine bodies contain ';'
                 for statement in snapshot["ddl"]:
                     cur.execute(statement)
                 if snapshot["filled"]:
@@ -152,6 +155,8 @@ class MySQLEngine:
                                          f"{src}.{_quote(t)}" for t in snapshot["filled"]))
                     while cur.nextset():
                         pass
+                for statement in snapshot["after"]:
+                    cur.execute(statement)
         finally:
             conn.close()
 

@@ -1,7 +1,7 @@
 """create customers
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 import sqlalchemy as sa
 from alembic import op

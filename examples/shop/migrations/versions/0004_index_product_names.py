@@ -3,7 +3,6 @@
 Revision ID: 0004
 Revises: 0003
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"

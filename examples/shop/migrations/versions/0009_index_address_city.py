@@ -3,7 +3,6 @@
 Revision ID: 0009
 Revises: 0008
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"

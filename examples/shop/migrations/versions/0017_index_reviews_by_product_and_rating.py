@@ -3,7 +3,6 @@
 Revision ID: 0017
 Revises: 0016
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"

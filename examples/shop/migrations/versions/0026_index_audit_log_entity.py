@@ -3,7 +3,6 @@
 Revision ID: 0026
 Revises: 0025
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"

@@ -3,7 +3,6 @@
 Revision ID: 0029
 Revises: 0028
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"

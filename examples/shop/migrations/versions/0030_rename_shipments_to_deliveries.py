@@ -3,7 +3,6 @@
 Revision ID: 0030
 Revises: 0029
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"

@@ -1,0 +1,65 @@
+"""Real servers for the tests: TOOLKIT_TEST_POSTGRES_URL / TOOLKIT_TEST_MYSQL_URL when given,
+else private local servers started from the machine's binaries (failing, not skipping,
+when neither exists)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import settings_for, write_project
+from toolkit.engines import close_all
+from toolkit.errors import ToolkitError
+from toolkit.servers import local
+from toolkit.settings import Settings
+
+
+def _server(env_key: str, kind: str) -> Iterator[str]:
+    if os.environ.get(env_key):
+        yield os.environ[env_key]
+        return
+    try:
+        server = local.start(kind)
+    except ToolkitError as exc:
+        pytest.fail(f"no {kind} server for the tests: {exc}", pytrace=False)
+    try:
+        yield server.url
+    finally:
+        close_all()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    yield from _server("TOOLKIT_TEST_POSTGRES_URL", "postgres")
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    yield from _server("TOOLKIT_TEST_MYSQL_URL", "mariadb")
+
+
+ENGINES = ["sqlite", "postgresql", "mysql"]
+
+
+@pytest.fixture(params=ENGINES)
+def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of each engine's server in turn (SQLite: a directory of files)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/dbs/toolkit.sqlite"
+    return str(request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_url"))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A small Alembic project (3 revisions) to build templates from."""
+    return write_project(tmp_path / "project")
+
+
+@pytest.fixture
+def settings(project: Path, server_url: str) -> Iterator[Settings]:
+    yield settings_for(project, server_url)
+    close_all()

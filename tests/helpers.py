@@ -1,0 +1,114 @@
+"""A minimal Alembic project written into a temp dir, for tests that change migrations."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from toolkit.engines import get_engine
+from toolkit.settings import Settings
+
+ENV_PY = '''
+from pathlib import Path
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+# one line per run of the migrations, so tests can count how many processes migrated
+with open(Path(__file__).parent.parent / "runs.log", "a") as log:
+    log.write("run\\n")
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    connection = engine.connect()
+context.configure(connection=connection)
+with context.begin_transaction():
+    context.run_migrations()
+'''
+
+REVISION = '''
+from alembic import op
+
+revision = {rev!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+{body}
+'''
+
+DEFAULT_REVISIONS = [
+    "CREATE TABLE parent (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)",
+    "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL "
+    "REFERENCES parent (id))",
+    "INSERT INTO parent (id, name) VALUES (1, 'seed')",
+]
+
+
+def write_project(root: Path, revisions: list[str] | None = None) -> Path:
+    """An Alembic project at ``root``: alembic.ini, env.py and one revision per SQL string."""
+    (root / "migrations" / "versions").mkdir(parents=True, exist_ok=True)
+    (root / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n")
+    (root / "migrations" / "env.py").write_text(ENV_PY)
+    (root / "pyproject.toml").write_text("[project]\nname = 'sample'\n")
+    for sql in revisions if revisions is not None else DEFAULT_REVISIONS:
+        add_revision(root, sql)
+    return root
+
+
+def add_revision(root: Path, sql: str) -> str:
+    versions = root / "migrations" / "versions"
+    existing = sorted(p.stem for p in versions.glob("r*.py"))
+    rev = f"r{len(existing) + 1:03d}"
+    body = textwrap.indent(f"op.execute({sql!r})", "    ")
+    (versions / f"{rev}.py").write_text(
+        REVISION.format(rev=rev, down=existing[-1] if existing else None, body=body))
+    return rev
+
+
+def migration_runs(root: Path) -> int:
+    log = root / "runs.log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def settings_for(root: Path, url: str, **extra: object) -> Settings:
+    """Settings isolated from this machine's environment, with a prefix of their own so tests
+    sharing a server never see each other's databases."""
+    return Settings.load(project_dir=root, environ={}, database_url=url,
+                         prefix=f"t{secrets.token_hex(3)}_", **extra)
+
+
+def run_toolkit(settings: Settings, *args: str, check: bool = True
+                ) -> subprocess.CompletedProcess[str]:
+    """The ``toolkit`` command in another process, configured through the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
+    env.update(TOOLKIT_DATABASE_URL=settings.database_url, TOOLKIT_PREFIX=settings.prefix,
+               TOOLKIT_CLONE_WAIT_S=str(settings.clone_wait_s))
+    result = subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=settings.project_dir,
+                            env=env, capture_output=True, text=True)
+    if check and result.returncode:
+        raise AssertionError(f"toolkit {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+def create_foreign(settings: Settings, name: str) -> None:
+    """A database under toolkit's prefix that toolkit did not create."""
+    url = get_engine(settings).database_url(name)
+    if settings.database_url.startswith("sqlite"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        sa.create_engine(url).connect().close()
+        return
+    engine = sa.create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        quoted = engine.dialect.identifier_preparer.quote(name)
+        conn.execute(sa.text(f"CREATE DATABASE {quoted}"))
+    engine.dispose()
