@@ -79,7 +79,21 @@ class _Progress(logging.Handler):
         if message.startswith("Running upgrade"):
             # "Running upgrade 0001 -> 0002, add orders"
             self.revision = message.split("->", 1)[1].split(",", 1)[0].strip()
-            log.info("migrating: %s", message.removeprefix("Running upgrade").strip())
+            if not _alembic_prints():
+                log.disabled = False  # env.py's fileConfig() may have disabled us
+                log.info("migrating: %s", message.removeprefix("Running upgrade").strip())
+
+
+def _alembic_prints() -> bool:
+    """Whether a handler other than ours already shows Alembic's progress (env.py's logging)."""
+    logger: logging.Logger | None = logging.getLogger("alembic.runtime.migration")
+    while logger is not None:
+        if any(not isinstance(h, (_Progress, logging.NullHandler)) for h in logger.handlers):
+            return True
+        if not logger.propagate:
+            return False
+        logger = logger.parent
+    return False
 
 
 @contextmanager

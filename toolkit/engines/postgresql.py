@@ -105,18 +105,16 @@ class PostgreSQLEngine:
         statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
             sql.Identifier(name), sql.Identifier(template), sql.SQL(self.strategy.upper()))
         deadline = time.monotonic() + self.clone_wait_s
-        pause = 0.01
         while True:
             try:
                 self._run(statement)
                 break
             except psycopg.errors.ObjectInUse as exc:
-                # another session sits on the template: wait for it to leave, politely
+                # another session sits on the template; PostgreSQL itself waits up to 5 s per
+                # attempt for it to leave, so retrying is the polite wait
                 if time.monotonic() >= deadline:
                     raise TemplateInUseError(template, self._sessions(template),
                                              self.clone_wait_s) from exc
-                time.sleep(pause)  # backoff between real retries, not a race workaround
-                pause = min(pause * 2, 0.5)
         self._comment(name, marker)
 
     def _sessions(self, database: str) -> list[tuple[int, str]]:

@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import pwd
+import select
 import shutil
 import signal
 import socket
@@ -59,19 +60,21 @@ class LocalServer:
 
 
 def _wait_gone(pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            # reap it if it is our child; otherwise just probe
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.02)  # polling a process we cannot wait on: no event to block on
-    os.kill(pid, signal.SIGKILL)
+    """Wait for the process to exit (a pidfd becomes readable then), killing it at the deadline."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        if not select.select([fd], [], [], timeout)[0]:
+            os.kill(pid, signal.SIGKILL)
+            select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    try:
+        os.waitpid(pid, 0)  # reap it when it is our child
+    except ChildProcessError:
+        pass
 
 
 def _free_port() -> int:
