@@ -1,15 +1,40 @@
-"""Nox sessions: the same pipelines on a laptop, in a hook and in CI (`nox -l` lists them)."""
+"""Nox sessions: the same pipelines on a laptop, in a hook and in CI (`nox -l` lists them).
+With `--force-venv-backend none` they run in the current environment (as .ci/run does)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "references"]
+SAMPLES = Path(__file__).parent.parent / "shared" / "clickhouse-samples"
+
+
+def install(session: nox.Session) -> None:
+    """The project the way CI installs it (nothing with --force-venv-backend none, where the
+    current environment already has it)."""
+    if session.venv_backend != "none":
+        session.install("-e", ".[dev]")
+
+
+@contextmanager
+def server(session: nox.Session, kind: str) -> Iterator[str]:
+    """A private local server for the session, stopped afterwards."""
+    url = session.run("toolkit", "server.up", kind, silent=True)
+    try:
+        yield str(url).strip().splitlines()[-1]
+    finally:
+        session.run("toolkit", "server.down", "--kind", kind)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the repository, mypy over toolkit/."""
-    session.install("-e", ".[dev]")
+    install(session)
     session.run("ruff", "check", ".", *session.posargs)
     session.run("mypy", "toolkit")
 
@@ -17,12 +42,61 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """toolkit's own test suite (starts private PostgreSQL and MariaDB servers)."""
-    session.install("-e", ".[dev]")
+    install(session)
     session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def references(session: nox.Session) -> None:
+    """The repository's reference tests on SQLite; references must be up to date."""
+    install(session)
+    session.run("toolkit", "refs.lint")
+    session.run("toolkit", "refs.record", "--check", *session.posargs)
+
+
+@nox.session(name="references-clickhouse")
+def references_clickhouse(session: nox.Session) -> None:
+    """The repository's reference tests on ClickHouse (chDB)."""
+    install(session)
+    session.run("toolkit", "refs.record", "--check", "--url", "chdb://", *session.posargs)
+
+
+@nox.session(name="references-postgresql")
+def references_postgresql(session: nox.Session) -> None:
+    """The repository's reference tests on a private PostgreSQL server."""
+    install(session)
+    with server(session, "postgres") as url:
+        session.run("toolkit", "refs.record", "--check", "--url", url, *session.posargs)
+
+
+@nox.session(name="references-mysql")
+def references_mysql(session: nox.Session) -> None:
+    """The repository's reference tests on a private MariaDB server."""
+    install(session)
+    with server(session, "mariadb") as url:
+        session.run("toolkit", "refs.record", "--check", "--url", url, *session.posargs)
+
+
+@nox.session(name="references-clickhouse-samples")
+def references_clickhouse_samples(session: nox.Session) -> None:
+    """30 real ClickHouse stateless tests (../shared/clickhouse-samples) through chDB."""
+    if not SAMPLES.is_dir():
+        session.error(f"no ClickHouse samples at {SAMPLES}: they sit beside the checkout in CI")
+    install(session)
+    session.run("toolkit", "refs.run", "--url", "chdb://", "--directory", str(SAMPLES),
+                *session.posargs, env={"TZ": "UTC"})
 
 
 @nox.session
 def pipeline(session: nox.Session) -> None:
     """The main job: the example shop's template and integration tests on SQLite."""
-    session.install("-e", ".[dev]")
+    install(session)
     session.run("inv", "pipeline", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks: clone times per engine, reference-runner throughput."""
+    install(session)
+    session.run("python", "-m", "bench.clone", *session.posargs)
+    session.run("python", "-m", "bench.refs")

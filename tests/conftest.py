@@ -63,3 +63,13 @@ def project(tmp_path: Path) -> Path:
 def settings(project: Path, server_url: str) -> Iterator[Settings]:
     yield settings_for(project, server_url)
     close_all()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql", "clickhouse"])
+def refs_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each engine the reference runner supports, ClickHouse through chDB."""
+    if request.param == "clickhouse":
+        return "chdb://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/refs.sqlite"
+    return str(request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_url"))

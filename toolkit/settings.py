@@ -29,6 +29,8 @@ class Settings:
     clone_wait_s: float = 10.0
     lock_wait_s: float = 600.0
     pg_clone_strategy: str = "file_copy"
+    references_dir: Path = Path("tests/queries")
+    references_timeout_s: float = 60.0
 
     @classmethod
     def load(

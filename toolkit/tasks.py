@@ -8,6 +8,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from invoke.collection import Collection
@@ -20,6 +21,8 @@ from rich.table import Table
 
 from toolkit import core, urls
 from toolkit.errors import ToolkitError
+from toolkit.refs import command as refs
+from toolkit.refs.report import Reporter
 from toolkit.servers import local
 from toolkit.settings import Settings
 
@@ -136,6 +139,86 @@ def _state_dir() -> Any:
     return s.project_dir / ".toolkit" / "servers"
 
 
+REFS_HELP = {
+    "select": "only tests whose name contains this or matches this glob (repeatable)",
+    "url": "engine to run on: a database URL, or chdb:// for ClickHouse (default: the setting)",
+    "jobs": "parallel workers (default: number of cores)",
+    "timeout": "seconds per test (tests tagged long get 5x)",
+    "directory": "tests directory (default: references_dir, tests/queries)",
+}
+
+
+def _references(select: list[str], url: str | None, jobs: int | None, timeout: float | None,
+                directory: str | None, on_record: Callable[[Path], None] = lambda p: None,
+                **kwargs: Any) -> refs.Summary:
+    reporter = Reporter(recording=bool(kwargs.get("record")))
+    try:  # invoke passes flags whose default is None as text
+        jobs, timeout = (int(jobs) if jobs else None), (float(timeout) if timeout else None)
+    except ValueError as exc:
+        raise ToolkitError(f"--jobs takes a whole number and --timeout seconds: {exc}") from exc
+    summary = refs.references(
+        settings(), select or None, url=url, jobs=jobs,
+        timeout=timeout, directory=Path(directory) if directory else None,
+        on_start=reporter.start, on_outcome=reporter.outcome, **kwargs)
+    for problem in summary.problems:
+        reporter.problem(problem)
+    for path in summary.changed:
+        on_record(path)
+    reporter.finish(summary.line)
+    return summary
+
+
+@task(name="run", iterable=["select"], help={
+    **REFS_HELP, "junit": "write a JUnit XML report here", "json_": "write per-test JSON here",
+    "no_drop_if_fail": "keep a failed test's database for inspection"})
+@edge
+def refs_run(c: Context, select: list[str] | None = None, url: str | None = None,
+             jobs: int | None = None, timeout: float | None = None, junit: str | None = None,
+             json_: str | None = None, no_drop_if_fail: bool = False,
+             directory: str | None = None) -> None:
+    """Run the reference tests (NAME.sql / NAME.sh beside NAME.reference), each in a fresh database."""
+    summary = _references(select or [], url, jobs, timeout, directory, keep_failed=no_drop_if_fail)
+    if junit:
+        refs.write_junit(summary, Path(junit))
+    if json_:
+        refs.write_json(summary, Path(json_))
+    if summary.failed:
+        raise Exit(code=1)
+
+
+@task(name="record", iterable=["select"], help={
+    **REFS_HELP, "check": "change nothing; fail if any reference would change (for CI)"})
+@edge
+def refs_record(c: Context, select: list[str] | None = None, url: str | None = None,
+                jobs: int | None = None, timeout: float | None = None, check: bool = False,
+                directory: str | None = None) -> None:
+    """Write the .reference of tests whose reference is missing or differs (never for errors)."""
+    summary = _references(select or [], url, jobs, timeout, directory, record=True, check=check,
+                          on_record=lambda path: print(f"{'would change' if check else 'wrote'} {path}"))
+    if check and summary.changed:
+        raise Exit(f"toolkit: error: {len(summary.changed)} reference(s) are out of date "
+                   "(run: toolkit refs.record)", code=1)
+    unrecorded = summary.failed - len(summary.changed)
+    if unrecorded:
+        raise Exit(f"toolkit: error: {unrecorded} test(s) failed for another reason than their "
+                   "reference; nothing was recorded for them", code=1)
+
+
+@task(name="lint", help={"directory": REFS_HELP["directory"]})
+@edge
+def refs_lint(c: Context, directory: str | None = None) -> None:
+    """Check the reference tests' conventions (names, variables, pairs, tags, sleeps)."""
+    problems, no_tags = refs.lint(settings(), Path(directory) if directory else None)
+    for problem in problems:
+        print(problem)
+    for tag, count in no_tags.items():
+        print(f"{tag}: {count} test(s) (each needs a reason)")
+    if problems:
+        raise Exit(f"toolkit: error: {len(problems)} problem(s) in the reference tests", code=1)
+    print("references: no problems")
+
+
 db = Collection("db", template, clone_, drop, gc, status)
+references = Collection("refs", refs_run, refs_record, refs_lint)
 server = Collection("server", up, down)
-namespace = Collection(db, server)
+namespace = Collection(db, server, references)

@@ -1,0 +1,3 @@
+-- Tags: no-parallel
+-- Runs after the parallel tests, alone.
+SELECT 'alone';

@@ -1,0 +1,111 @@
+"""refs.run / refs.record / refs.lint as plain functions taking Settings first."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from toolkit.core import ensure_template
+from toolkit.engines import close_all
+from toolkit.errors import ToolkitError
+from toolkit.refs import discover as disc
+from toolkit.refs.engines import engine_of
+from toolkit.refs.runner import Config, Outcome, run
+from toolkit.settings import Settings
+
+
+class ReferencesError(ToolkitError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    outcomes: list[Outcome]
+    problems: list[str]  # file-level errors (a reference without a test)
+    changed: list[Path]  # references recorded (or, with check, that would change)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed") + len(self.problems)
+
+    @property
+    def line(self) -> str:
+        return f"{self.count('passed')} passed, {self.failed} failed, {self.count('skipped')} skipped"
+
+
+def references(settings: Settings, selectors: list[str] | None = None, *, url: str | None = None,
+               jobs: int | None = None, timeout: float | None = None, keep_failed: bool = False,
+               record: bool = False, check: bool = False, directory: Path | None = None,
+               on_start: Callable[[int], None] = lambda n: None,
+               on_outcome: Callable[[Outcome], None] = lambda o: None) -> Summary:
+    """Run the reference tests (and with ``record``, write the references that differ)."""
+    root = settings.path(directory or settings.references_dir)
+    if not root.is_dir():
+        raise ReferencesError(f"no reference tests directory at {root} (checked setting "
+                              "references_dir; set TOOLKIT_REFERENCES_DIR or pass --dir)")
+    url = url or settings.database_url
+    tests = disc.discover(root, selectors)
+    problems = [f"{ref}:1: reference without a test ({ref.stem}.sql or {ref.stem}.sh)"
+                for ref in disc.orphan_references(root)
+                if not selectors or any(s in ref.stem for s in selectors)]
+    template_url = None
+    if engine_of(url) != "clickhouse" and settings.path(settings.alembic_ini).is_file():
+        template = ensure_template(dataclasses.replace(settings, database_url=url))
+        template_url = template.url.render_as_string(hide_password=False)
+        close_all()  # workers fork: no connection may be shared with them
+    tmp_root = Path(tempfile.mkdtemp(prefix="toolkit-refs-"))
+    config = Config(settings, url, template_url, timeout or settings.references_timeout_s,
+                    jobs or os.cpu_count() or 1, keep_failed, tmp_root)
+    on_start(len(tests))
+    try:
+        outcomes = run(config, tests, on_outcome)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    outcomes.sort(key=lambda o: o.name)
+    changed: list[Path] = []
+    if record:
+        by_name = {t.name: t for t in tests}
+        for outcome in outcomes:
+            if outcome.recordable and outcome.output is not None:
+                reference = by_name[outcome.name].reference
+                changed.append(reference)
+                if not check:
+                    reference.write_text(outcome.output)
+    return Summary(outcomes, problems, changed)
+
+
+def write_json(summary: Summary, path: Path) -> None:
+    path.write_text(json.dumps([{"name": o.name, "status": o.status,
+                                 "duration": round(o.duration, 4), "reason": o.reason}
+                                for o in summary.outcomes], indent=1) + "\n")
+
+
+def write_junit(summary: Summary, path: Path) -> None:
+    suite = ET.Element("testsuite", name="references", tests=str(len(summary.outcomes)),
+                       failures=str(summary.count("failed")), skipped=str(summary.count("skipped")),
+                       time=f"{sum(o.duration for o in summary.outcomes):.3f}")
+    for o in summary.outcomes:
+        case = ET.SubElement(suite, "testcase", classname="references", name=o.name,
+                             time=f"{o.duration:.3f}")
+        if o.status == "failed":
+            ET.SubElement(case, "failure", message=o.reason).text = o.detail
+        elif o.status == "skipped":
+            ET.SubElement(case, "skipped", message=o.reason)
+    ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
+
+
+def lint(settings: Settings, directory: Path | None = None) -> tuple[list[str], dict[str, int]]:
+    root = settings.path(directory or settings.references_dir)
+    if not root.is_dir():
+        raise ReferencesError(f"no reference tests directory at {root} (checked setting "
+                              "references_dir; set TOOLKIT_REFERENCES_DIR or pass --dir)")
+    return disc.lint(root)

@@ -1,0 +1,76 @@
+"""One module per engine behind the ``Backend`` protocol: create the per-test database,
+run one statement and render its rows as TabSeparated, drop the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from toolkit import urls
+from toolkit.settings import Settings
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0",
+                          "\b": "\\b", "\f": "\\f"})
+
+
+class StatementFailed(Exception):
+    """A statement's error, with every name the engine knows it by (upper case)."""
+
+    def __init__(self, codes: set[str], message: str) -> None:
+        self.codes = codes
+        self.message = message
+        super().__init__(message)
+
+    @property
+    def code(self) -> str:
+        return sorted(self.codes, key=lambda c: (c.isdigit(), len(c)))[0]
+
+
+def tsv(rows: list[tuple[str | None, ...]]) -> str:
+    """Rows as ClickHouse TabSeparated: \\t \\n \\\\ escaped, NULL as \\N, no header."""
+    return "".join("\t".join("\\N" if v is None else v.translate(_ESCAPES) for v in row) + "\n"
+                   for row in rows)
+
+
+class Backend(Protocol):
+    engine: str
+    backslash_escapes: bool  # whether string literals take backslash escapes (for splitting)
+
+    def normalize(self, code: str) -> str:
+        """An expected error code as the engine's canonical name (upper case)."""
+
+    def create(self, name: str) -> None:
+        """A fresh database ``name`` (cloned from the template when there is one), made current."""
+
+    def execute(self, sql: str) -> str:
+        """Run one statement; its rows as TabSeparated, or '' when it returns none."""
+
+    def drop(self, name: str) -> None: ...
+
+    def client_env(self, name: str, tmp: Path) -> dict[str, str]:
+        """TOOLKIT_DATABASE_URL and TOOLKIT_CLIENT (and what the client needs) for .sh tests."""
+
+    def close(self) -> None: ...
+
+
+def engine_of(url: str) -> str:
+    if url.startswith("chdb:"):
+        return "clickhouse"
+    return urls.kind(urls.parse(url))
+
+
+def make_backend(settings: Settings, url: str, template_url: str | None, workdir: Path
+                 ) -> Backend:
+    """The backend for ``url``; files it needs (SQLite databases) go under ``workdir``."""
+    engine = engine_of(url)
+    if engine == "clickhouse":
+        from toolkit.refs.engines.clickhouse import ClickHouseBackend
+        return ClickHouseBackend(url)
+    if engine == "sqlite":
+        from toolkit.refs.engines.sqlite import SQLiteBackend
+        return SQLiteBackend(workdir, template_url)
+    if engine == "postgresql":
+        from toolkit.refs.engines.postgresql import PostgreSQLBackend
+        return PostgreSQLBackend(url, template_url)
+    from toolkit.refs.engines.mysql import MySQLBackend
+    return MySQLBackend(url, template_url, settings)

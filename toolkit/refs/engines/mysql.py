@@ -1,0 +1,92 @@
+"""MariaDB/MySQL: a database per test (``CREATE DATABASE`` is cheap here), or a clone of the
+template (toolkit's DDL replay); a new connection per test so no session state leaks.
+
+Rendering, as ``mariadb --batch`` prints (but NULL as ``\\N``): every value in the server's
+text protocol form (decimals exact, floats as the server formats them, dates ISO), binary
+strings decoded as UTF-8 (undecodable bytes as ``\\xNN``)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pymysql
+from pymysql.constants import ER
+
+from toolkit import urls
+from toolkit.engines.mysql import MySQLEngine, _quote, connect_kwargs
+from toolkit.marker import Marker
+from toolkit.refs.engines import StatementFailed, tsv
+from toolkit.settings import Settings
+
+_SYMBOLS = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
+
+
+class MySQLBackend:
+    engine = "mysql"
+    backslash_escapes = True
+
+    def __init__(self, url: str, template_url: str | None, settings: Settings) -> None:
+        self.url = urls.parse(url)
+        self.template = urls.parse(template_url).database if template_url else None
+        self.admin = pymysql.connect(**connect_kwargs(self.url))  # type: ignore[arg-type]
+        self.conn: pymysql.connections.Connection | None = None
+        self.cloner = MySQLEngine(self.url, settings) if self.template else None
+
+    def normalize(self, code: str) -> str:
+        if code.isdigit():
+            return code
+        number = getattr(ER, code.upper().removeprefix("ER_"), None)
+        return str(number) if number is not None else code.upper()
+
+    def create(self, name: str) -> None:
+        if self.cloner and self.template:
+            self.cloner.create_clone(self.template, name, Marker.new("clone", "refs", "refs"))
+        else:
+            with self.admin.cursor() as cur:
+                cur.execute(f"CREATE DATABASE {_quote(name)}")
+        self.conn = pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}})  # type: ignore[arg-type]
+
+    def execute(self, sql: str) -> str:
+        assert self.conn is not None
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql)
+                rows = cur.fetchall() if cur.description else ()
+        except pymysql.MySQLError as exc:
+            number = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+            symbol = _SYMBOLS.get(number, "")
+            raise StatementFailed({str(number), f"ER_{symbol}" if symbol else ""} - {""},
+                                  f"{number}: {exc.args[-1]}") from exc
+        return tsv([tuple(v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else v
+                          for v in row) for row in rows])
+
+    def drop(self, name: str) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self.cloner:
+            self.cloner.drop(name)
+            return
+        with self.admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {_quote(name)}")
+
+    def client_env(self, name: str, tmp: Path) -> dict[str, str]:
+        u = self.url
+        args = ["mariadb", "--batch", "--skip-column-names", f"--user={u.username or 'root'}"]
+        if u.query.get("unix_socket"):
+            args.append(f"--socket={u.query['unix_socket']}")
+        else:
+            args += [f"--host={u.host or 'localhost'}", f"--port={u.port or 3306}"]
+        env = {"TOOLKIT_DATABASE_URL": u.set(database=name).render_as_string(hide_password=False),
+               "TOOLKIT_CLIENT": " ".join(shlex.quote(a) for a in [*args, name])}
+        if u.password:
+            env["MYSQL_PWD"] = u.password  # never on the command line, where ps shows it
+        return env
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.admin.close()
+        if self.cloner:
+            self.cloner.close()

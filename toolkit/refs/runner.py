@@ -1,0 +1,293 @@
+"""Running reference tests: one fresh database each, in parallel worker processes that each
+own one engine connection (or chDB session); timeouts enforced by the parent, which kills
+the worker and cleans up after it."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import difflib
+import multiprocessing
+import os
+import secrets
+import string
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from toolkit.refs.discover import RefTest
+from toolkit.refs.engines import Backend, StatementFailed, engine_of, make_backend
+from toolkit.refs.script import ScriptError, Step, parse
+from toolkit.settings import Settings
+
+LONG_FACTOR = 5
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def database_name() -> str:
+    return "test_" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    test: RefTest
+    database: str
+    timeout: float
+    keep_failed: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    name: str
+    status: str  # passed | failed | skipped
+    reason: str = ""  # one line: why it failed or was skipped
+    detail: str = ""  # the diff, stderr, …
+    duration: float = 0.0
+    output: str | None = None  # normalised stdout, when the test ran to completion
+    recordable: bool = False  # only a mismatch or a missing reference may be recorded
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    settings: Settings
+    url: str
+    template_url: str | None
+    timeout: float
+    jobs: int
+    keep_failed: bool
+    tmp_root: Path
+
+
+def run_one(backend: Backend, job: Job, tmp_root: Path) -> Outcome:
+    test = job.test
+    try:
+        steps = parse(test.path, backend.backslash_escapes) if test.kind == "sql" else []
+    except ScriptError as exc:
+        return Outcome(test.name, "failed", str(exc))
+    if test.kind == "sh" and not os.access(test.path, os.X_OK):
+        return Outcome(test.name, "failed", f"{test.path}:1: not executable "
+                       f"(chmod +x {test.path})")
+    backend.create(job.database)
+    failed = True
+    try:
+        if test.kind == "sql":
+            stdout, stderr, error = _run_sql(backend, steps, test.path)
+        else:
+            stdout, stderr, error = _run_sh(backend, job, tmp_root)
+        outcome = _judge(test, stdout.replace(job.database, "default"),
+                         stderr.replace(job.database, "default"), error)
+        failed = outcome.status == "failed"
+        return outcome
+    finally:
+        if not (failed and job.keep_failed):
+            backend.drop(job.database)
+
+
+def _run_sql(backend: Backend, steps: list[Step], path: Path) -> tuple[str, str, str]:
+    out: list[str] = []
+    for step in steps:
+        if step.echo:
+            out.append(f"{step.sql};\n")
+        try:
+            result = backend.execute(step.sql)
+        except StatementFailed as exc:
+            if step.expect is None:
+                return "".join(out), "", f"{path}:{step.line}: unexpected error {exc.message}"
+            wanted = {backend.normalize(c) for c in step.expect.codes}
+            if not wanted & {backend.normalize(c) for c in exc.codes}:
+                return "".join(out), "", (f"{path}:{step.line}: expected {step.expect.kind} "
+                                          f"{', '.join(step.expect.codes)}, got {exc.message}")
+            continue
+        if step.expect is not None:
+            return "".join(out), "", (f"{path}:{step.line}: expected {step.expect.kind} "
+                                      f"{', '.join(step.expect.codes)}, but the statement succeeded")
+        out.append(result)
+    return "".join(out), "", ""
+
+
+def _run_sh(backend: Backend, job: Job, tmp_root: Path) -> tuple[str, str, str]:
+    with tempfile.TemporaryDirectory(prefix=f"{job.database}-", dir=tmp_root) as name:
+        tmp = Path(name)
+        env = {**os.environ, **backend.client_env(job.database, tmp),
+               "TOOLKIT_DATABASE": job.database, "TOOLKIT_TMP": str(tmp)}
+        proc = subprocess.run([str(job.test.path.resolve())], cwd=job.test.path.parent, env=env,
+                              capture_output=True, timeout=job.timeout)
+    stdout = proc.stdout.decode("utf-8", "backslashreplace")
+    stderr = proc.stderr.decode("utf-8", "backslashreplace")
+    if proc.returncode:
+        last = stderr.strip().splitlines()[-1:] or ["no stderr"]
+        return stdout, stderr, f"{job.test.path}: exit code {proc.returncode}: {last[0]}"
+    if stderr and "allow-stderr" not in job.test.tags:
+        return stdout, stderr, ""
+    return stdout, "", ""
+
+
+def _judge(test: RefTest, stdout: str, stderr: str, error: str) -> Outcome:
+    if error:
+        return Outcome(test.name, "failed", error, stderr)
+    if stderr:
+        first = stderr.strip().splitlines()[0]
+        return Outcome(test.name, "failed", f"{test.path}: unexpected stderr: {first}", stderr,
+                       output=stdout)
+    if not test.reference.is_file():
+        return Outcome(test.name, "failed", f"{test.path}: no reference {test.reference.name} "
+                       f"(record it: toolkit refs.record {test.name})", output=stdout,
+                       recordable=True)
+    expected = test.reference.read_text(errors="replace")
+    if expected == stdout:
+        return Outcome(test.name, "passed", output=stdout)
+    diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),
+                                        stdout.splitlines(keepends=True),
+                                        str(test.reference), "stdout"))
+    return Outcome(test.name, "failed", f"{test.reference}: result differs from the reference",
+                   diff, output=stdout, recordable=True)
+
+
+def _worker(conn: Connection, config: Config) -> None:
+    backend = make_backend(config.settings, config.url, config.template_url, config.tmp_root)
+    try:
+        while (job := conn.recv()) is not None:
+            started = time.monotonic()
+            try:
+                outcome = run_one(backend, job, config.tmp_root)
+            except subprocess.TimeoutExpired:
+                outcome = Outcome(job.test.name, "failed", f"{job.test.path}: timeout after "
+                                  f"{job.timeout:g}s")
+            except Exception as exc:  # the engine broke: report it on this test, keep going
+                outcome = Outcome(job.test.name, "failed", f"{job.test.path}: "
+                                  f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
+            conn.send(dataclasses.replace(outcome, duration=time.monotonic() - started))
+    finally:
+        backend.close()
+
+
+@dataclasses.dataclass
+class _Slot:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    # jobs sent and not yet answered, in the order the worker runs them; the deadline is the
+    # first one's (the next ones start when it ends)
+    inflight: collections.deque[Job] = dataclasses.field(default_factory=collections.deque)
+    deadline: float = 0.0
+
+
+class Pool:
+    """Worker processes that each hold one backend; the parent enforces the deadlines."""
+
+    PREFETCH = 2  # jobs queued per worker, so it never idles while the parent reads a result
+
+    def __init__(self, config: Config, size: int) -> None:
+        self.config = config
+        # chDB must not be loaded before a fork; the other engines start faster forked
+        method = "spawn" if engine_of(config.url) == "clickhouse" else "fork"
+        self.ctx = multiprocessing.get_context(method)
+        self.slots = [self._start() for _ in range(max(1, size))]
+
+    def _start(self) -> _Slot:
+        parent, child = self.ctx.Pipe()
+        process = self.ctx.Process(target=_worker, args=(child, self.config),  # type: ignore[attr-defined]
+                                   daemon=True)
+        process.start()
+        child.close()
+        return _Slot(process, parent)
+
+    def run(self, jobs: list[Job]) -> Iterator[Outcome]:
+        queue = collections.deque(jobs)
+        while queue or any(s.inflight for s in self.slots):
+            for slot in self.slots:
+                while queue and len(slot.inflight) < self.PREFETCH:
+                    if not slot.inflight:
+                        slot.deadline = time.monotonic() + queue[0].timeout
+                    slot.inflight.append(queue.popleft())
+                    slot.conn.send(slot.inflight[-1])
+            busy = [s for s in self.slots if s.inflight]
+            nearest = min(s.deadline for s in busy)
+            ready = wait([s.conn for s in busy], timeout=max(0.0, nearest - time.monotonic()))
+            for slot in busy:
+                if slot.conn in ready:
+                    job = slot.inflight.popleft()
+                    try:
+                        outcome = slot.conn.recv()
+                    except EOFError:
+                        outcome = Outcome(job.test.name, "failed", f"{job.test.path}: the worker "
+                                          f"died (exit code {slot.process.exitcode})")
+                        self._replace(slot, queue)
+                    if slot.inflight:
+                        slot.deadline = time.monotonic() + slot.inflight[0].timeout
+                    yield outcome
+                elif time.monotonic() >= slot.deadline:
+                    job = slot.inflight.popleft()
+                    self._replace(slot, queue)
+                    cleanup(self.config, job.database)
+                    yield Outcome(job.test.name, "failed",
+                                  f"{job.test.path}: timeout after {job.timeout:g}s",
+                                  duration=job.timeout)
+
+    def _replace(self, slot: _Slot, queue: collections.deque[Job]) -> None:
+        """Kill the worker and start another; jobs it had not started go back in the queue."""
+        slot.process.kill()
+        slot.process.join()
+        queue.extendleft(reversed(slot.inflight))
+        slot.inflight.clear()
+        fresh = self._start()
+        slot.process, slot.conn = fresh.process, fresh.conn
+
+    def close(self) -> None:
+        for slot in self.slots:
+            try:
+                slot.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for slot in self.slots:
+            slot.process.join(timeout=30)
+            if slot.process.is_alive():
+                slot.process.kill()
+
+
+def cleanup(config: Config, database: str) -> None:
+    """Drop what a killed worker left (its chDB session died with it)."""
+    if engine_of(config.url) == "clickhouse":
+        return
+    backend = make_backend(config.settings, config.url, config.template_url, config.tmp_root)
+    try:
+        backend.drop(database)
+    finally:
+        backend.close()
+
+
+def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], None]
+        ) -> list[Outcome]:
+    """Run ``tests``: parallel ones first, then the no-parallel ones alone."""
+    engine = engine_of(config.url)
+    outcomes: list[Outcome] = []
+
+    def emit(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        on_outcome(outcome)
+
+    def job(test: RefTest) -> Job:
+        timeout = config.timeout * (LONG_FACTOR if "long" in test.tags else 1)
+        return Job(test, database_name(), timeout, config.keep_failed)
+
+    runnable: list[RefTest] = []
+    for test in tests:
+        reason = test.skip_reason(engine)
+        if reason:
+            emit(Outcome(test.name, "skipped", reason))
+        else:
+            runnable.append(test)
+    parallel = [job(t) for t in runnable if "no-parallel" not in t.tags]
+    alone = [job(t) for t in runnable if "no-parallel" in t.tags]
+    for jobs, size in ((parallel, min(config.jobs, len(parallel))), (alone, 1)):
+        if not jobs:
+            continue
+        pool = Pool(config, size)
+        try:
+            for outcome in pool.run(jobs):
+                emit(outcome)
+        finally:
+            pool.close()
+    return outcomes
