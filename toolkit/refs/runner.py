@@ -20,7 +20,7 @@ from pathlib import Path
 
 from toolkit.refs.discover import RefTest
 from toolkit.refs.engines import Backend, StatementFailed, engine_of, make_backend
-from toolkit.refs.script import ScriptError, Step, parse
+from toolkit.refs.script import ScriptError, Step, parse, warm_up
 from toolkit.settings import Settings
 
 LONG_FACTOR = 5
@@ -181,6 +181,7 @@ class Pool:
 
     def __init__(self, config: Config, size: int) -> None:
         self.config = config
+        warm_up()  # forked workers inherit the compiled lexer instead of each building it
         # chDB must not be loaded before a fork; the other engines start faster forked
         method = "spawn" if engine_of(config.url) == "clickhouse" else "fork"
         self.ctx = multiprocessing.get_context(method)

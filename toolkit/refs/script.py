@@ -124,6 +124,13 @@ def _quiet(ttype: Any) -> bool:
     return ttype in (T.Whitespace, T.Newline, T.Comment.Single, T.Comment.Multiline)
 
 
+def warm_up() -> None:
+    """Compile both lexers and classify the common token types ahead of a fork."""
+    for backslash_escapes in (True, False):
+        parse_text("CREATE TABLE t (a int); -- c\nSELECT 'x', 1 FROM t WHERE a = 1;\n",
+                   Path("warm-up.sql"), backslash_escapes)
+
+
 def statements(text: str, backslash_escapes: bool) -> Iterator[list[tuple[Any, str]]]:
     """The statements of ``text`` as lists of (token type, text); joined, they are the text."""
     return _Splitter().split(_lexer(backslash_escapes).get_tokens(text))
