@@ -9,16 +9,24 @@ from pathlib import Path
 
 import nox
 
+import toolkit.nox
+
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "tests", "references"]
-SAMPLES = Path(__file__).parent.parent / "shared" / "clickhouse-samples"
+ROOT = Path(__file__).parent
+SAMPLES = ROOT.parent / "shared" / "clickhouse-samples"
 
 
 def install(session: nox.Session) -> None:
     """The project the way CI installs it (nothing with --force-venv-backend none, where the
     current environment already has it)."""
     if session.venv_backend != "none":
-        session.install("-e", ".[dev]")
+        session.install("-e", f"{ROOT}[dev]")
+
+
+# integration-1 … integration-N, pipeline and prepush, over the example shop: exactly what a
+# user's noxfile gets from this one call
+toolkit.nox.register(globals(), project_dir=ROOT / "examples" / "shop", install=install)
 
 
 @contextmanager
@@ -85,13 +93,6 @@ def references_clickhouse_samples(session: nox.Session) -> None:
     install(session)
     session.run("toolkit", "refs.run", "--url", "chdb://", "--directory", str(SAMPLES),
                 *session.posargs, env={"TZ": "UTC"})
-
-
-@nox.session
-def pipeline(session: nox.Session) -> None:
-    """The main job: the example shop's template and integration tests on SQLite."""
-    install(session)
-    session.run("inv", "pipeline", *session.posargs)
 
 
 @nox.session

@@ -85,6 +85,16 @@ def ensure_template(settings: Settings) -> Template:
     return template
 
 
+def find_template(settings: Settings, name: str) -> Template:
+    """An existing, complete template by name (the one a pipeline built and passed on)."""
+    engine = get_engine(settings)
+    marker = engine.marker(name)
+    if marker is None or marker.kind != "template":
+        raise ToolkitError(f"no usable template {name!r} at {urls.mask(engine.url)} (checked "
+                           "TOOLKIT_TEMPLATE; build it with `toolkit db.template` or unset it)")
+    return Template(name, engine.database_url(name), marker.fingerprint, marker.lineage)
+
+
 def _usable(engine: Engine, name: str) -> bool:
     marker = engine.marker(name)
     return marker is not None and marker.kind == "template"

@@ -6,8 +6,8 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from toolkit import urls
-from toolkit.core import Clone, Template, clone, ensure_template
+from toolkit import durations, shards, urls
+from toolkit.core import Clone, Template, clone, ensure_template, find_template
 from toolkit.errors import ToolkitError
 from toolkit.settings import Settings
 
@@ -23,6 +23,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     default=None, help="keep a failed test's database (default)")
     group.addoption("--toolkit-no-keep", dest="toolkit_keep", action="store_false",
                     help="drop every test database, failed or not")
+    group.addoption("--toolkit-shard", metavar="K/N",
+                    help="run only shard K of N of the collected tests")
+    group.addoption("--toolkit-shard-strategy", choices=shards.STRATEGIES,
+                    help="how to split: duration (stored durations, default) or hash")
+    group.addoption("--toolkit-shard-plan", action="store_true",
+                    help="print the shard's tests and predicted seconds; run nothing")
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +46,11 @@ def toolkit_settings(pytestconfig: pytest.Config) -> Settings:
 
 @pytest.fixture(scope="session")
 def toolkit_template(toolkit_settings: Settings) -> Template:
-    """The template at head, built once for all workers (they wait on one lock)."""
+    """The template at head, built once for all workers (they wait on one lock); the one a
+    pipeline built when it passed TOOLKIT_TEMPLATE."""
     try:
+        if toolkit_settings.template:
+            return find_template(toolkit_settings, toolkit_settings.template)
         return ensure_template(toolkit_settings)
     except ToolkitError as exc:
         pytest.fail(f"toolkit: {exc}", pytrace=False)
@@ -71,6 +80,64 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
             report.sections.append(("toolkit", f"kept database {db.name}: {where}"))
             report.user_properties.append((KEPT, db.name))
     return report
+
+
+def _settings(config: pytest.Config) -> Settings:
+    return Settings.load(project_dir=config.rootpath)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    spec = config.getoption("toolkit_shard")
+    if not spec:
+        return
+    try:
+        shard, total = shards.parse_spec(spec)
+        settings = _settings(config)
+        strategy = config.getoption("toolkit_shard_strategy") or settings.shard_strategy
+        stored = durations.seconds(durations.path(settings.project_dir))
+        chosen = shards.partition([i.nodeid for i in items], total, strategy, stored)[shard - 1]
+    except ToolkitError as exc:
+        raise pytest.UsageError(f"toolkit: {exc}") from exc
+    keep = set(chosen)
+    config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in keep])
+    items[:] = [i for i in items if i.nodeid in keep]
+    if config.getoption("toolkit_shard_plan"):
+        cost = shards.estimate(chosen, stored)
+        for nodeid in chosen:
+            print(f"{nodeid}\t{cost[nodeid]:.2f}s")
+        print(f"shard {shard}/{total} ({strategy}): {len(chosen)} tests, "
+              f"predicted {sum(cost.values()):.1f}s")
+        pytest.exit("plan printed; nothing was run", returncode=0)
+
+
+class _Durations:
+    """Records every test's duration (setup + call + teardown) into .toolkit/durations.json,
+    for the duration shard strategy and the pre-push budget."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.measured: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.outcome != "skipped":
+            self.measured[report.nodeid] = self.measured.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # under xdist the controller sees every report and records them once
+        spec = self.config.getoption("toolkit_shard")
+        root = self.config.rootpath
+        try:
+            target = (durations.shard_path(root, *shards.parse_spec(spec)) if spec
+                      else durations.path(root))
+            durations.record(target, self.measured)
+        except (OSError, ToolkitError) as exc:
+            self.config.issue_config_time_warning(
+                pytest.PytestWarning(f"toolkit: durations not recorded: {exc}"), stacklevel=2)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_Durations(config), "toolkit-durations")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -31,6 +31,14 @@ class Settings:
     pg_clone_strategy: str = "file_copy"
     references_dir: Path = Path("tests/queries")
     references_timeout_s: float = 60.0
+    integration_dir: Path = Path("tests/integration")
+    shards: int = 4
+    shard_strategy: str = "duration"
+    prepush_budget_s: float = 120.0
+    prepush_command: str = "nox -s prepush"
+    template: str = ""  # a template built earlier in the pipeline, used as is by the tests
+    image: str = ""  # the server image under test (set by image.build)
+    server_binary: str = ""  # a local server binary under test
 
     @classmethod
     def load(

@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import os
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from toolkit import core, urls
+from toolkit import core, durations, hooks, testrun, urls
 from toolkit.errors import ToolkitError
 from toolkit.refs import command as refs
 from toolkit.refs.report import Reporter
@@ -218,7 +219,87 @@ def refs_lint(c: Context, directory: str | None = None) -> None:
     print("references: no problems")
 
 
+def _number(value: str | None, flag: str) -> int | None:
+    """invoke hands flags whose default is None over as text."""
+    try:
+        return int(value) if value is not None else None
+    except ValueError as exc:
+        raise ToolkitError(f"{flag} takes a whole number, not {value!r}") from exc
+
+
+@task(name="shard", help={
+    "shard": "which shard to run, from 1 (default: from the CI's parallel-node variables)",
+    "shards": "how many shards in all",
+    "strategy": "duration (balanced by stored durations) or hash (stable as tests are added)",
+    "dry_run": "print the shard's tests and predicted seconds; run nothing"})
+@edge
+def test_shard(c: Context, shard: str | None = None, shards: str | None = None,
+               strategy: str | None = None, dry_run: bool = False) -> None:
+    """Run shard K of N of the integration suite (pytest arguments after --)."""
+    code = testrun.run_shard(settings(), _number(shard, "--shard"), _number(shards, "--shards"),
+                             strategy, dry_run, shlex.split(c.remainder))
+    if code:
+        raise Exit(code=code)
+
+
+@task(name="changed", help={"budget": "seconds to spend at most (default: prepush_budget_s)",
+                            "changed_files": "file listing the changed paths (default: "
+                                             "TOOLKIT_CHANGED_FILES, else git diff @{upstream})"})
+@edge
+def test_changed(c: Context, budget: str | None = None, changed_files: str | None = None
+                 ) -> None:
+    """Run the integration tests whose files changed, cheapest first within the budget."""
+    source = changed_files or os.environ.get("TOOLKIT_CHANGED_FILES")
+    if source:
+        changed = Path(source).read_text().split()
+    else:
+        result = c.run("git diff --name-only @{upstream}...HEAD", hide=True, warn=True)
+        changed = result.stdout.split() if result and result.ok else []
+    code = testrun.run_changed(settings(), changed, float(budget) if budget else None,
+                               shlex.split(c.remainder))
+    if code:
+        raise Exit(code=code)
+
+
+@task(name="durations", iterable=["merge"], help={
+    "merge": "a durations file from a CI shard to merge in (repeatable)"})
+@edge
+def test_durations(c: Context, merge: list[str] | None = None) -> None:
+    """Merge per-shard durations files into .toolkit/durations.json (newest wins)."""
+    s = settings()
+    target = durations.path(s.project_dir)
+    counts = durations.merge(target, [Path(m) for m in merge or []], exists=s.project_dir)
+    print(f"{target}: {counts['tests']} tests ({counts['dropped']} removed tests dropped)")
+
+
+@task(help={"shards": "number of shards (default: the shards setting)"})
+@edge
+def matrix(c: Context, shards: str | None = None) -> None:
+    """Print the shard numbers as JSON, for a GitHub Actions strategy.matrix."""
+    count = _number(shards, "--shards") or settings().shards
+    print(json.dumps(list(range(1, count + 1))))
+
+
+@task(name="install", help={"force": "replace a pre-push hook that toolkit did not write"})
+@edge
+def hooks_install(c: Context, force: bool = False) -> None:
+    """Install the git pre-push hook that runs the prepush checks (TOOLKIT_SKIP_HOOKS=1 skips)."""
+    path, changed = hooks.install(Path.cwd(), force)
+    print(f"installed {path}" if changed else f"{path} is already installed")
+
+
+@task(name="uninstall")
+@edge
+def hooks_uninstall(c: Context) -> None:
+    """Remove the pre-push hook if toolkit wrote it."""
+    path = hooks.uninstall(Path.cwd())
+    print(f"removed {path}" if path else "no toolkit pre-push hook installed")
+
+
 db = Collection("db", template, clone_, drop, gc, status)
+tests = Collection("test", test_shard, test_changed, test_durations)
+ci = Collection("ci", matrix)
+git_hooks = Collection("hooks", hooks_install, hooks_uninstall)
 references = Collection("refs", refs_run, refs_record, refs_lint)
 server = Collection("server", up, down)
-namespace = Collection(db, server, references)
+namespace = Collection(db, server, references, tests, ci, git_hooks)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from toolkit import durations
 from toolkit.core import ensure_template
 from toolkit.engines import close_all
 from toolkit.errors import ToolkitError
@@ -71,9 +72,11 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     outcomes.sort(key=lambda o: o.name)
+    by_name = {t.name: t for t in tests}
+    _record_durations(settings, {by_name[o.name].path: o.duration for o in outcomes
+                                 if o.status != "skipped"})
     changed: list[Path] = []
     if record:
-        by_name = {t.name: t for t in tests}
         for outcome in outcomes:
             if outcome.recordable and outcome.output is not None:
                 reference = by_name[outcome.name].reference
@@ -81,6 +84,17 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 if not check:
                     reference.write_text(outcome.output)
     return Summary(outcomes, problems, changed)
+
+
+def _record_durations(settings: Settings, measured: dict[Path, float]) -> None:
+    """For the shard planner, keyed by path relative to the project (tests elsewhere: none)."""
+    root = settings.project_dir.resolve()
+    relative = {str(p.resolve().relative_to(root)): d for p, d in measured.items()
+                if p.resolve().is_relative_to(root)}
+    try:
+        durations.record(durations.path(settings.project_dir), relative)
+    except OSError:
+        pass  # a read-only checkout still runs its tests
 
 
 def write_json(summary: Summary, path: Path) -> None:

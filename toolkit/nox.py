@@ -1,0 +1,85 @@
+"""Nox sessions for a project that uses toolkit, from one call in its noxfile.py:
+
+    import toolkit.nox
+    toolkit.nox.register(globals())
+
+defines `integration-1` … `integration-N` (N: the `shards` setting), `pipeline` (template →
+references → every shard) and `prepush` (lint, unit tests, references on SQLite, the changed
+integration tests within the budget). Each forwards `session.posargs`."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import nox
+
+from toolkit.durations import shard_path
+from toolkit.settings import Settings
+
+
+def default_install(session: nox.Session) -> None:
+    """Install the project the way CI does; nothing when run with --force-venv-backend none."""
+    if session.venv_backend != "none":
+        session.install("-e", ".[dev]")
+
+
+def merge_args(project: Path, total: int) -> list[str]:
+    """--merge flags for the durations every shard of a run recorded."""
+    return [arg for k in range(1, total + 1)
+            for arg in ("--merge", str(shard_path(project.resolve(), k, total)))]
+
+
+def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
+             install: Callable[[nox.Session], None] = default_install) -> None:
+    """Add toolkit's sessions to a noxfile's globals; ``project_dir`` is where the project's
+    settings (pyproject.toml, alembic.ini, tests) live, relative to the noxfile."""
+    project = Path(project_dir)
+    settings = Settings.load(project_dir=project, environ={})
+    total = settings.shards
+
+    def shard_session(k: int) -> Callable[[nox.Session], None]:
+        def integration(session: nox.Session) -> None:
+            install(session)
+            session.chdir(project)
+            session.run("toolkit", "test.shard", f"--shard={k}", f"--shards={total}", "--",
+                        *session.posargs)
+
+        integration.__doc__ = f"Shard {k} of {total} of the integration suite."
+        return integration
+
+    for k in range(1, total + 1):
+        namespace[f"integration_{k}"] = nox.session(name=f"integration-{k}")(shard_session(k))
+
+    def pipeline(session: nox.Session) -> None:
+        """The main job: template, then references, then every integration shard."""
+        install(session)
+        session.chdir(project)
+        session.run("toolkit", "db.template")
+        if settings.path(settings.references_dir).is_dir():
+            session.run("toolkit", "refs.run")
+        for k in range(1, total + 1):
+            session.run("toolkit", "test.shard", f"--shard={k}", f"--shards={total}", "--",
+                        *session.posargs)
+        session.run("toolkit", "test.durations", *merge_args(project, total))
+
+    def prepush(session: nox.Session) -> None:
+        """Fast checks before a push: lint, unit tests, references on SQLite, and the changed
+        integration tests within prepush_budget_s (what is left out is printed)."""
+        install(session)
+        session.chdir(project)
+        if shutil.which("ruff", path=session.bin if session.venv_backend != "none" else None):
+            session.run("ruff", "check", ".")
+        else:
+            session.log("ruff is not installed: lint skipped")
+        integration = str(settings.integration_dir)
+        session.run("python", "-m", "pytest", "-q", f"--ignore={integration}",
+                    "-p", "no:cacheprovider", *session.posargs, success_codes=[0, 5])
+        if settings.path(settings.references_dir).is_dir():
+            session.run("toolkit", "refs.run", env={"TOOLKIT_DATABASE_URL": ""})
+        session.run("toolkit", "test.changed")
+
+    namespace["pipeline"] = nox.session(pipeline)
+    namespace["prepush"] = nox.session(prepush)

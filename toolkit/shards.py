@@ -1,0 +1,103 @@
+"""Deterministic shards of a test suite: every machine computes the same split from the same
+inputs, whatever order it listed the tests in."""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import os
+from collections.abc import Iterable, Mapping
+
+from toolkit.errors import ToolkitError
+
+STRATEGIES = ("hash", "duration")
+
+
+class ShardError(ToolkitError):
+    pass
+
+
+def _bucket(item: str, shards: int) -> int:
+    return int.from_bytes(hashlib.sha256(item.encode()).digest()[:8], "big") % shards
+
+
+def partition(items: Iterable[str], shards: int, strategy: str = "hash",
+              durations: Mapping[str, float] | None = None) -> list[list[str]]:
+    """``items`` split into ``shards`` lists (shard 1 is element 0), each sorted.
+
+    ``hash``: an item's shard depends on its name alone, so adding a test never moves another.
+    ``duration``: longest first onto the least-loaded shard, from ``durations`` (unknown items
+    count as the mean of the known ones)."""
+    if shards < 1:
+        raise ShardError(f"the number of shards must be at least 1, not {shards}")
+    if strategy not in STRATEGIES:
+        raise ShardError(f"unknown shard strategy {strategy!r}: choose {' or '.join(STRATEGIES)}")
+    unique = sorted(set(items))
+    result: list[list[str]] = [[] for _ in range(shards)]
+    if strategy == "hash":
+        for item in unique:
+            result[_bucket(item, shards)].append(item)
+        return result
+    cost = estimate(unique, durations or {})
+    loads = [(0.0, index) for index in range(shards)]  # a heap: least load, then lowest index
+    for item in sorted(unique, key=lambda i: (-cost[i], i)):
+        load, index = heapq.heappop(loads)
+        result[index].append(item)
+        heapq.heappush(loads, (load + cost[item], index))
+    return [sorted(shard) for shard in result]
+
+
+def estimate(items: Iterable[str], durations: Mapping[str, float]) -> dict[str, float]:
+    """Each item's expected seconds: its stored duration, else the mean of the known ones."""
+    items = list(items)
+    known = [durations[i] for i in items if i in durations]
+    mean = sum(known) / len(known) if known else 1.0
+    return {i: durations.get(i, mean) for i in items}
+
+
+# CI systems that split one job over parallel nodes: (index variable, total variable, base)
+CI_NODES = (
+    ("CI_NODE_INDEX", "CI_NODE_TOTAL", 1),  # GitLab
+    ("CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", 0),  # CircleCI
+    ("BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", 0),  # Buildkite
+    ("SEMAPHORE_JOB_INDEX", "SEMAPHORE_JOB_COUNT", 1),  # Semaphore
+)
+
+
+def from_ci(environ: Mapping[str, str] | None = None) -> tuple[int, int] | None:
+    """(shard, shards), 1-based, from the CI's parallel-node variables, or None outside one."""
+    env = os.environ if environ is None else environ
+    for index_var, total_var, base in CI_NODES:
+        if env.get(index_var) and env.get(total_var):
+            try:
+                index, total = int(env[index_var]), int(env[total_var])
+            except ValueError as exc:
+                raise ShardError(f"{index_var}={env[index_var]!r} / {total_var}="
+                                 f"{env[total_var]!r} are not whole numbers") from exc
+            return index - base + 1, total
+    return None
+
+
+def resolve(shard: int | None, shards: int | None, environ: Mapping[str, str] | None = None
+            ) -> tuple[int, int]:
+    """The shard to run, 1-based: explicit flags win, then the CI's variables, else 1/1."""
+    if shard is None or shards is None:
+        detected = from_ci(environ)
+        if detected is None and (shard is not None or shards is not None):
+            raise ShardError("give both --shard K and --shards N (or run inside a CI job "
+                             "split over parallel nodes)")
+        ci_shard, ci_shards = detected or (1, 1)
+        shard = ci_shard if shard is None else shard
+        shards = ci_shards if shards is None else shards
+    if not 1 <= shard <= shards:
+        raise ShardError(f"shard {shard} is outside 1..{shards} (shards are numbered from 1)")
+    return shard, shards
+
+
+def parse_spec(spec: str) -> tuple[int, int]:
+    """'K/N' as given to --toolkit-shard."""
+    try:
+        k, n = (int(part) for part in spec.split("/"))
+    except ValueError as exc:
+        raise ShardError(f"--toolkit-shard takes K/N, e.g. 3/5, not {spec!r}") from exc
+    return resolve(k, n)

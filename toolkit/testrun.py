@@ -1,0 +1,98 @@
+"""Running pytest on a slice of the integration suite: a shard (test.shard) or the tests a
+push changed, within a time budget (test.changed, for the pre-push hook)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from toolkit import durations, shards
+from toolkit.core import ensure_template
+from toolkit.settings import Settings
+
+NO_TESTS = 5  # pytest's exit code when nothing was selected
+
+
+def environment(settings: Settings, template: str | None) -> dict[str, str]:
+    """What the tests of a pipeline step get: exactly the URL, template and server built."""
+    env = dict(os.environ)
+    env["TOOLKIT_DATABASE_URL"] = settings.database_url
+    for key, value in (("TOOLKIT_TEMPLATE", template or settings.template),
+                       ("TOOLKIT_IMAGE", settings.image),
+                       ("TOOLKIT_SERVER_BINARY", settings.server_binary)):
+        if value:
+            env[key] = value
+    return env
+
+
+def _template(settings: Settings) -> str | None:
+    if settings.template or not settings.path(settings.alembic_ini).is_file():
+        return settings.template or None
+    return ensure_template(settings).name
+
+
+def _pytest(settings: Settings, args: Sequence[str], template: str | None,
+            say: Callable[[str], None], empty: str) -> int:
+    code = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=settings.project_dir,
+                          env=environment(settings, template)).returncode
+    if code == NO_TESTS:
+        say(empty)
+        return 0
+    return code
+
+
+def run_shard(settings: Settings, shard: int | None, total: int | None, strategy: str | None,
+              dry_run: bool, pytest_args: Sequence[str], say: Callable[[str], None] = print
+              ) -> int:
+    """pytest on shard K of N of the integration suite; its exit code (0 for an empty shard)."""
+    k, n = shards.resolve(shard, total)
+    strategy = strategy or settings.shard_strategy
+    args = [str(settings.path(settings.integration_dir)), f"--toolkit-shard={k}/{n}",
+            f"--toolkit-shard-strategy={strategy}", *pytest_args]
+    if dry_run:
+        args += ["--toolkit-shard-plan", "-p", "no:terminal"]
+    template = None if dry_run else _template(settings)
+    return _pytest(settings, args, template, say,
+                   f"shard {k}/{n} selected no tests: nothing to run")
+
+
+def plan_changed(settings: Settings, changed: Sequence[str], budget: float
+                 ) -> tuple[list[str], list[str], dict[str, float]]:
+    """(test files to run, test files left out, predicted seconds of each) for the changed
+    integration test files, cheapest first until the budget is spent."""
+    root = settings.path(settings.integration_dir).resolve()
+    files = sorted({f for f in changed if f.endswith(".py") and Path(f).name.startswith("test_")
+                    and (settings.project_dir / f).resolve().is_relative_to(root)
+                    and (settings.project_dir / f).is_file()})
+    stored = durations.seconds(durations.path(settings.project_dir))
+    per_file: dict[str, float] = {}
+    for test, seconds in stored.items():
+        name = test.split("::", 1)[0]
+        per_file[name] = per_file.get(name, 0.0) + seconds
+    cost = shards.estimate(files, per_file)
+    chosen, left, spent = [], [], 0.0
+    for f in sorted(files, key=lambda f: (cost[f], f)):
+        if spent + cost[f] <= budget:
+            chosen.append(f)
+            spent += cost[f]
+        else:
+            left.append(f)
+    return sorted(chosen), sorted(left), cost
+
+
+def run_changed(settings: Settings, changed: Sequence[str], budget: float | None,
+                pytest_args: Sequence[str], say: Callable[[str], None] = print) -> int:
+    budget = settings.prepush_budget_s if budget is None else budget
+    chosen, left, cost = plan_changed(settings, changed, budget)
+    for f in left:
+        say(f"left out (over the {budget:g}s budget): {f} (~{cost[f]:.1f}s)")
+    if not chosen:
+        say("no changed integration tests to run")
+        return 0
+    say(f"running {len(chosen)} changed integration test file(s), "
+        f"~{sum(cost[f] for f in chosen):.1f}s")
+    return _pytest(settings, [*chosen, *pytest_args], _template(settings), say,
+                   "the changed test files hold no tests")
