@@ -96,6 +96,14 @@ def references_clickhouse_samples(session: nox.Session) -> None:
 
 
 @nox.session
+def docker(session: nox.Session) -> None:
+    """Image builds and database containers against the Docker engine at DOCKER_HOST."""
+    install(session)
+    session.run("python", "-m", "pytest", "tests/test_image.py", "tests/test_servers_docker.py",
+                *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """The benchmarks: clone times per engine, reference-runner throughput."""
     install(session)

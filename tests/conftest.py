@@ -73,3 +73,32 @@ def refs_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/refs.sqlite"
     return str(request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_url"))
+
+
+@pytest.fixture(scope="session")
+def docker_client():  # type: ignore[no-untyped-def]
+    """The Docker engine the tests run against (DOCKER_HOST; .ci/run starts one)."""
+    from toolkit.docker import client
+
+    try:
+        return client()
+    except ToolkitError as exc:
+        pytest.fail(f"no Docker engine for the tests: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client) -> str:  # type: ignore[no-untyped-def]
+    """A Debian image made locally with debootstrap (no registry here), cached between runs."""
+    from toolkit.image import debian_base
+
+    return debian_base(docker_client)
+
+
+@pytest.fixture(scope="session")
+def postgres_image(docker_client, base_image: str) -> str:  # type: ignore[no-untyped-def]
+    """PostgreSQL 15 built from images/postgres on that base (a no-op when unchanged)."""
+    from toolkit.image import build
+
+    root = Path(__file__).parent.parent
+    return build(docker_client, root / "images" / "postgres", tag="toolkit-test/postgres:dev",
+                 build_args={"BASE": base_image}).tags[-1]

@@ -15,7 +15,7 @@ def test_sessions_are_listed_with_their_docstrings() -> None:
     listing = _nox("-l").stdout
     for name in ("lint", "tests", "references", "references-postgresql", "references-mysql",
                  "references-clickhouse", "references-clickhouse-samples", "pipeline",
-                 "prepush", "bench", *(f"integration-{k}" for k in range(1, 5))):
+                 "prepush", "bench", "docker", *(f"integration-{k}" for k in range(1, 5))):
         line = next((ln for ln in listing.splitlines() if f" {name} -> " in ln), None)
         assert line is not None, f"{name} missing from nox -l"
     assert "integration-3 -> Shard 3 of 4 of the integration suite." in listing

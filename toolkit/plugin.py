@@ -1,18 +1,24 @@
-"""pytest plugin: a session template and a fresh clone per test (``toolkit_db``)."""
+"""pytest plugin: a session template and a fresh clone per test (``toolkit_db``).
+
+This module loads in every pytest run where toolkit is installed, so SQLAlchemy, Alembic and
+the Docker SDK are imported inside the fixtures that need them."""
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from toolkit import durations, shards, urls
-from toolkit.core import Clone, Template, clone, ensure_template, find_template
+from toolkit import durations, shards
 from toolkit.errors import ToolkitError
 from toolkit.settings import Settings
 
+if TYPE_CHECKING:
+    from toolkit.core import Clone, Template
+
 KEPT = "toolkit_kept_database"
-CLONE = pytest.StashKey[tuple[Clone, bool]]()
+CLONE = pytest.StashKey[tuple["Clone", bool]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,6 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     default=None, help="keep a failed test's database (default)")
     group.addoption("--toolkit-no-keep", dest="toolkit_keep", action="store_false",
                     help="drop every test database, failed or not")
+    group.addoption("--toolkit-server", metavar="PROVIDER:WHAT",
+                    help="run a server for the session: docker:IMAGE or local:postgres|mariadb")
     group.addoption("--toolkit-shard", metavar="K/N",
                     help="run only shard K of N of the collected tests")
     group.addoption("--toolkit-shard-strategy", choices=shards.STRATEGIES,
@@ -32,11 +40,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def toolkit_settings(pytestconfig: pytest.Config) -> Settings:
+def toolkit_server(pytestconfig: pytest.Config) -> Iterator[str | None]:
+    """The URL of the server --toolkit-server asked for (None without it); removed after."""
+    spec = pytestconfig.getoption("toolkit_server")
+    if not spec:
+        yield None
+        return
+    provider, _, what = spec.partition(":")
+    from toolkit.docker import client as docker_client
+    from toolkit.servers import docker as containers
+    from toolkit.servers import local
+
+    try:
+        if provider == "local":
+            with local.running(what) as server:
+                yield server.url
+        elif provider == "docker":
+            client = docker_client()
+            with containers.running(client, containers.kind_of(client, what), what) as box:
+                yield box.url
+        else:
+            raise ToolkitError(f"--toolkit-server takes docker:IMAGE or local:KIND, not {spec!r}")
+    except ToolkitError as exc:
+        pytest.fail(f"toolkit: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def toolkit_settings(pytestconfig: pytest.Config, toolkit_server: str | None) -> Settings:
     try:
         return Settings.load(
             project_dir=pytestconfig.rootpath,
-            database_url=pytestconfig.getoption("toolkit_url"),
+            database_url=toolkit_server or pytestconfig.getoption("toolkit_url"),
             alembic_ini=pytestconfig.getoption("toolkit_alembic_ini"),
             keep_failed=pytestconfig.getoption("toolkit_keep"),
         )
@@ -48,6 +82,8 @@ def toolkit_settings(pytestconfig: pytest.Config) -> Settings:
 def toolkit_template(toolkit_settings: Settings) -> Template:
     """The template at head, built once for all workers (they wait on one lock); the one a
     pipeline built when it passed TOOLKIT_TEMPLATE."""
+    from toolkit.core import ensure_template, find_template
+
     try:
         if toolkit_settings.template:
             return find_template(toolkit_settings, toolkit_settings.template)
@@ -60,6 +96,8 @@ def toolkit_template(toolkit_settings: Settings) -> Template:
 def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
                toolkit_template: Template) -> Iterator[Clone]:
     """A fresh clone of the template for this test: ``.url``, ``.name``, ``.engine``."""
+    from toolkit.core import clone
+
     try:
         with clone(toolkit_settings, toolkit_template) as db:
             request.node.stash[CLONE] = (db, toolkit_settings.keep_failed)
@@ -76,7 +114,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     if db is not None and report.failed and report.when == "call":
         if keep:
             db.keep = True
-            where = urls.mask(db.url)
+            from toolkit.urls import mask
+
+            where = mask(db.url)
             report.sections.append(("toolkit", f"kept database {db.name}: {where}"))
             report.user_properties.append((KEPT, db.name))
     return report

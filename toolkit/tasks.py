@@ -20,11 +20,12 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from toolkit import core, durations, hooks, testrun, urls
+from toolkit import core, durations, hooks, image, servers, testrun, urls
+from toolkit.docker import client as docker_client
 from toolkit.errors import ToolkitError
 from toolkit.refs import command as refs
 from toolkit.refs.report import Reporter
-from toolkit.servers import local
+from toolkit.servers import docker as containers
 from toolkit.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,25 +120,75 @@ def status(c: Context, json_: bool = False, url: str | None = None) -> None:
     Console().print(table)
 
 
-@task(help={"kind": "postgres or mariadb"})
+@task(help={"kind": "postgres or mariadb",
+            "provider": "local (the machine's binaries, default) or docker",
+            "image": "docker: the image (default: TOOLKIT_IMAGE, else the official one)"})
 @edge
-def up(c: Context, kind: str) -> None:
-    """Start a private local server for tests; prints its URL (stop it with server.down)."""
-    server = local.up(_state_dir(), kind)
-    print(server.url)
+def up(c: Context, kind: str, provider: str = "local", image: str | None = None) -> None:
+    """Start a server for tests that outlives this command; prints its URL (server.down stops it)."""
+    print(servers.up(settings(), kind, provider, image))
 
 
-@task(help={"kind": "postgres or mariadb (default: both)"})
+@task(help={"kind": "postgres or mariadb (default: every one started with server.up)"})
 @edge
 def down(c: Context, kind: str | None = None) -> None:
-    """Stop a server started by server.up and remove its files."""
-    for k in [kind] if kind else list(local.KINDS):
-        print(f"stopped {k}" if local.down(_state_dir(), k) else f"{k}: not running")
+    """Stop a server started by server.up and remove its files or container."""
+    stopped = servers.down(settings(), kind)
+    print("\n".join(f"stopped {s}" for s in stopped) or "no server started by server.up")
 
 
-def _state_dir() -> Any:
-    s = Settings.load()
-    return s.project_dir / ".toolkit" / "servers"
+@task(name="status", help={"json_": "print JSON instead of lines"})
+@edge
+def server_status(c: Context, json_: bool = False) -> None:
+    """Servers started by server.up and every container toolkit labelled."""
+    rows = servers.status(settings())
+    if json_:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print("  ".join(f"{k}={v}" for k, v in row.items()))
+    if not rows:
+        print("no servers")
+
+
+@task(name="gc", help={"dry_run": "list what would be removed, remove nothing"})
+@edge
+def server_gc(c: Context, dry_run: bool = False) -> None:
+    """Remove toolkit's containers whose owner process is gone (reused ones stay)."""
+    removed = containers.gc(docker_client(), dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for short in removed:
+        print(f"{verb} container {short}")
+    print(f"{verb} {len(removed)} container(s)")
+
+
+@task(name="build", iterable=["build_arg"], help={
+    "context": "build context directory (default: .)",
+    "dockerfile": "Dockerfile, relative to the context (default: Dockerfile)",
+    "tag": "also tag the image NAME[:TAG] (it is always tagged REPO:ctx-<context hash>)",
+    "build_arg": "K=V build argument (repeatable)"})
+@edge
+def image_build(c: Context, context: str = ".", dockerfile: str = "Dockerfile",
+                tag: str | None = None, build_arg: list[str] | None = None) -> None:
+    """Build the server image through the Docker SDK; a no-op when the context is unchanged.
+    The last line is the tag for TOOLKIT_IMAGE."""
+    args = dict(a.split("=", 1) for a in build_arg or [] if "=" in a)
+    with err.status("building image") as status:
+        def step(line: str) -> None:
+            status.update(line[:100])
+            if not err.is_terminal:
+                err.print(line, highlight=False)
+
+        built = image.build(docker_client(), Path(context), dockerfile, tag, args, on_step=step)
+    err.print("built " + built.id[7:19] if built.built else "up to date: nothing to build")
+    print(built.tags[-1])
+
+
+@task(name="base", help={"suite": "Debian release (default: bookworm)"})
+@edge
+def image_base(c: Context, suite: str = "bookworm") -> None:
+    """Import a Debian base image made with debootstrap, for machines with no registry."""
+    print(image.debian_base(docker_client(), suite, on_step=lambda s: err.print(s)))
 
 
 REFS_HELP = {
@@ -301,5 +352,6 @@ tests = Collection("test", test_shard, test_changed, test_durations)
 ci = Collection("ci", matrix)
 git_hooks = Collection("hooks", hooks_install, hooks_uninstall)
 references = Collection("refs", refs_run, refs_record, refs_lint)
-server = Collection("server", up, down)
-namespace = Collection(db, server, references, tests, ci, git_hooks)
+server = Collection("server", up, down, server_status, server_gc)
+images = Collection("image", image_build, image_base)
+namespace = Collection(db, server, images, references, tests, ci, git_hooks)

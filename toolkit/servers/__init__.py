@@ -1,1 +1,77 @@
-"""Database servers for tests: private local ones (``local``)."""
+"""Servers for tests, from local binaries (``local``) or Docker images (``docker``), behind one
+interface: ``server.up`` / ``server.down`` / ``server.status``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from toolkit.errors import ToolkitError
+from toolkit.settings import Settings
+
+PROVIDERS = ("local", "docker")
+DEFAULT_IMAGES = {"postgres": "postgres:16", "mariadb": "mariadb:11"}
+
+
+def _state_dir(settings: Settings) -> Path:
+    return settings.project_dir / ".toolkit" / "servers"
+
+
+def up(settings: Settings, kind: str, provider: str = "local", image: str | None = None) -> str:
+    """Start (or find running) a server that outlives this process; its URL."""
+    state = _state_dir(settings) / f"{kind}.json"
+    if provider == "local":
+        from toolkit.servers import local
+
+        return local.up(_state_dir(settings), kind).url
+    if provider != "docker":
+        raise ToolkitError(f"unknown server provider {provider!r}: choose local or docker")
+    from toolkit.docker import client
+    from toolkit.servers import docker as containers
+
+    image = image or settings.image or DEFAULT_IMAGES.get(kind, "")
+    server = containers.start(client(), kind, image, reuse=True)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"provider": "docker", "kind": kind, "url": server.url,
+                                 "container": server.container}))
+    return server.url
+
+
+def down(settings: Settings, kind: str | None = None) -> list[str]:
+    """Stop what server.up started (one kind, or all); what was stopped."""
+    from toolkit.servers import local
+
+    stopped = []
+    for kind_ in [kind] if kind else [*local.KINDS]:
+        state = _state_dir(settings) / f"{kind_}.json"
+        if not state.is_file():
+            continue
+        data = json.loads(state.read_text())
+        if data.get("provider") == "docker":
+            from toolkit.docker import client
+            from toolkit.servers import docker as containers
+
+            containers.stop(client(), containers.DockerServer(kind_, data["url"],
+                                                              data["container"], True))
+            state.unlink()
+        else:
+            local.down(_state_dir(settings), kind_)
+        stopped.append(f"{kind_} ({data.get('provider', 'local')})")
+    return stopped
+
+
+def status(settings: Settings) -> list[dict[str, object]]:
+    """Servers started by server.up, and every container toolkit labelled (when Docker runs)."""
+    rows: list[dict[str, object]] = []
+    for state in sorted(_state_dir(settings).glob("*.json")):
+        data = json.loads(state.read_text())
+        rows.append({"kind": data["kind"], "provider": data.get("provider", "local"),
+                     "url": data["url"], "started_by": "server.up"})
+    try:
+        from toolkit.docker import DockerUnreachableError, client
+        from toolkit.servers import docker as containers
+
+        rows += [{**row, "provider": "docker"} for row in containers.containers(client())]
+    except DockerUnreachableError:
+        pass
+    return rows

@@ -51,7 +51,8 @@ class LocalServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def to_json(self) -> str:
-        return json.dumps({**dataclasses.asdict(self), "directory": str(self.directory)})
+        return json.dumps({**dataclasses.asdict(self), "directory": str(self.directory),
+                           "provider": "local"})
 
     @classmethod
     def from_json(cls, text: str) -> LocalServer:
