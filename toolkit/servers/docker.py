@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -17,14 +16,10 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
 from toolkit.docker import LABEL
-from toolkit.errors import ToolkitError
 from toolkit.marker import Marker
+from toolkit.servers.ready import ServerError, wait_ready
 
 READY_TIMEOUT_S = 120.0
-
-
-class ContainerError(ToolkitError):
-    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,17 +73,21 @@ def _owner_alive(owner: str) -> bool:
     return Marker("clone", "", "", host, int(pid), int(started), "").owner_alive()
 
 
+def _image(client: docker.DockerClient, image: str) -> docker.models.images.Image:
+    try:
+        return client.images.get(image)
+    except NotFound as exc:
+        raise ServerError(f"no image {image!r} in the Docker daemon (build it with "
+                          "`toolkit image.build`, or pull it)") from exc
+
+
 def kind_of(client: docker.DockerClient, image: str) -> str:
     """The server kind an image runs, from the port it exposes (5432: postgres, 3306: mariadb)."""
-    try:
-        exposed = client.images.get(image).attrs["Config"].get("ExposedPorts") or {}
-    except NotFound as exc:
-        raise ContainerError(f"no image {image!r} in the Docker daemon (build it with "
-                             "`toolkit image.build`, or pull it)") from exc
+    exposed = _image(client, image).attrs["Config"].get("ExposedPorts") or {}
     for kind, spec in KINDS.items():
         if f"{spec.port}/tcp" in exposed:
             return kind
-    raise ContainerError(f"image {image!r} exposes none of the ports toolkit knows "
+    raise ServerError(f"image {image!r} exposes none of the ports toolkit knows "
                          f"({', '.join(f'{k.port} for {n}' for n, k in KINDS.items())})")
 
 
@@ -101,13 +100,9 @@ def start(client: docker.DockerClient, kind: str, image: str, reuse: bool = Fals
     """A running, answering server of ``kind`` from ``image`` (a running one with the same
     image and settings when ``reuse``)."""
     if kind not in KINDS:
-        raise ContainerError(f"unknown server kind {kind!r}: choose one of {', '.join(KINDS)}")
+        raise ServerError(f"unknown server kind {kind!r}: choose one of {', '.join(KINDS)}")
     spec = KINDS[kind]
-    try:
-        image_id = client.images.get(image).id
-    except NotFound as exc:
-        raise ContainerError(f"no image {image!r} in the Docker daemon (build it with "
-                             "`toolkit image.build`, or pull it)") from exc
+    image_id = _image(client, image).id
     key = reuse_key(image_id, kind)
     if reuse:
         for found in client.containers.list(filters={"label": f"{LABEL}.reuse={key}"}):
@@ -130,23 +125,15 @@ def start(client: docker.DockerClient, kind: str, image: str, reuse: bool = Fals
 
 
 def _wait_ready(container: docker.models.containers.Container, probe: Callable[[], None]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
+    def exited(seconds: float) -> str | None:
         try:
-            probe()
-            return
-        except (psycopg.Error, pymysql.MySQLError, OSError) as exc:
-            if time.monotonic() > deadline:
-                raise ContainerError(f"container {container.short_id} not ready after "
-                                     f"{READY_TIMEOUT_S:.0f}s: {exc}") from exc
-        try:
-            # waiting on the container's exit doubles as the pause between probes
-            status = container.wait(timeout=0.2)
+            status = container.wait(timeout=seconds)
         except (ReadTimeout, RequestsConnectionError):
-            continue
+            return None
         logs = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-        raise ContainerError(f"container {container.short_id} exited with code "
-                             f"{status.get('StatusCode')} while starting: {logs}")
+        return f"exit code {status.get('StatusCode')}: {logs}"
+
+    wait_ready(f"container {container.short_id}", probe, exited, READY_TIMEOUT_S)
 
 
 def stop(client: docker.DockerClient, server: DockerServer) -> None:

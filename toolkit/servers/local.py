@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,14 +21,10 @@ from pathlib import Path
 import psycopg
 import pymysql
 
-from toolkit.errors import ToolkitError
+from toolkit.servers.ready import ServerError, wait_ready
 
 KINDS = ("postgres", "mariadb")
 READY_TIMEOUT_S = 60.0
-
-
-class ServerError(ToolkitError):
-    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,22 +126,18 @@ def _tail(log: Path) -> str:
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], probe: Callable[[], None], log: Path) -> None:
-    """Ready means a real connection and query succeed, not a log line."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
+    def exited(seconds: float) -> str | None:
         try:
-            probe()
-            return
-        except Exception as exc:  # any failure to connect means "not yet"
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise ServerError(f"server not ready after {READY_TIMEOUT_S:.0f}s: {exc}; "
-                                  f"log: {_tail(log)}") from exc
-        try:
-            code = proc.wait(timeout=0.05)  # doubles as the pause between probes
+            return f"exit code {proc.wait(timeout=seconds)}: {_tail(log)}"
         except subprocess.TimeoutExpired:
-            continue
-        raise ServerError(f"server exited with code {code} while starting: {_tail(log)}")
+            return None
+
+    try:
+        wait_ready(f"{Path(str(proc.args[0])).name} (log {log})", probe, exited,  # type: ignore[index]
+                   READY_TIMEOUT_S)
+    except ServerError:
+        proc.kill()
+        raise
 
 
 def start(kind: str, detach: bool = False) -> LocalServer:

@@ -1,0 +1,30 @@
+"""What local and container servers share: their error, and waiting until one answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from toolkit.errors import ToolkitError
+
+
+class ServerError(ToolkitError):
+    pass
+
+
+def wait_ready(what: str, probe: Callable[[], None], exited: Callable[[float], str | None],
+               timeout: float) -> None:
+    """Until ``probe`` (a real connection and query) succeeds. ``exited(s)`` waits up to s
+    seconds for the server to die and says how it did, or returns None while it runs: waiting
+    on that is the pause between probes, so a crash is reported at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            probe()
+            return
+        except Exception as exc:  # any failure to connect or query means "not yet"
+            if time.monotonic() > deadline:
+                raise ServerError(f"{what} not ready after {timeout:.0f}s: {exc}") from exc
+        reason = exited(0.1)
+        if reason is not None:
+            raise ServerError(f"{what} exited while starting: {reason}")
