@@ -105,7 +105,9 @@ def docker(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmarks: clone times per engine, reference-runner throughput."""
+    """The benchmarks: clones per engine, reference runner, shard balance, Docker."""
     install(session)
     session.run("python", "-m", "bench.clone", *session.posargs)
     session.run("python", "-m", "bench.refs")
+    session.run("python", "-m", "bench.shards")
+    session.run("python", "-m", "bench.docker")

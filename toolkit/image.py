@@ -62,9 +62,9 @@ def context_hash(context: Path, dockerfile: str, build_args: Mapping[str, str]) 
 
 def build(client: docker.DockerClient, context: Path, dockerfile: str = "Dockerfile",
           tag: str | None = None, build_args: Mapping[str, str] | None = None,
-          on_step: Callable[[str], None] = lambda s: None) -> Image:
+          on_step: Callable[[str], None] = lambda s: None, no_cache: bool = False) -> Image:
     """Build ``context`` unless an image of the same context hash exists; tag it
-    ``<repo>:ctx-<hash>`` and ``tag``."""
+    ``<repo>:ctx-<hash>`` and ``tag``. ``no_cache`` rebuilds every layer."""
     context = context.resolve()
     if not (context / dockerfile).is_file():
         raise ImageBuildError("", [], f"no {dockerfile} in {context} (pass --dockerfile or "
@@ -84,7 +84,7 @@ def build(client: docker.DockerClient, context: Path, dockerfile: str = "Dockerf
         pass
     image_id = _stream(client.api.build(
         path=str(context), dockerfile=dockerfile, tag=hash_tag, buildargs=args, rm=True,
-        forcerm=True, decode=True,
+        forcerm=True, decode=True, nocache=no_cache,
         labels={f"{LABEL}.version": __version__, f"{LABEL}.context-hash": digest}), on_step)
     image = client.images.get(image_id)
     _tag(image, wanted)

@@ -166,10 +166,12 @@ def server_gc(c: Context, dry_run: bool = False) -> None:
     "context": "build context directory (default: .)",
     "dockerfile": "Dockerfile, relative to the context (default: Dockerfile)",
     "tag": "also tag the image NAME[:TAG] (it is always tagged REPO:ctx-<context hash>)",
-    "build_arg": "K=V build argument (repeatable)"})
+    "build_arg": "K=V build argument (repeatable)",
+    "no_cache": "rebuild every layer (a changed context is still needed to build at all)"})
 @edge
 def image_build(c: Context, context: str = ".", dockerfile: str = "Dockerfile",
-                tag: str | None = None, build_arg: list[str] | None = None) -> None:
+                tag: str | None = None, build_arg: list[str] | None = None,
+                no_cache: bool = False) -> None:
     """Build the server image through the Docker SDK; a no-op when the context is unchanged.
     The last line is the tag for TOOLKIT_IMAGE."""
     args = dict(a.split("=", 1) for a in build_arg or [] if "=" in a)
@@ -179,7 +181,8 @@ def image_build(c: Context, context: str = ".", dockerfile: str = "Dockerfile",
             if not err.is_terminal:
                 err.print(line, highlight=False)
 
-        built = image.build(docker_client(), Path(context), dockerfile, tag, args, on_step=step)
+        built = image.build(docker_client(), Path(context), dockerfile, tag, args, on_step=step,
+                            no_cache=no_cache)
     err.print("built " + built.id[7:19] if built.built else "up to date: nothing to build")
     print(built.tags[-1])
 
