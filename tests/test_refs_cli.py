@@ -59,6 +59,14 @@ def test_record_check_then_record(tmp_path: Path) -> None:
     assert _toolkit(root, "refs.run").returncode == 0
 
 
+def test_unknown_tag_is_a_warning_naming_the_file(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "tests/queries/ok.sql").write_text("-- Tags: shiny\nSELECT 1;\n")
+    result = _toolkit(root, "refs.run", "--select", "ok")
+    assert result.returncode == 0
+    assert f"warning: {root}/tests/queries/ok.sql:1: unknown tag 'shiny'" in result.stderr
+
+
 def test_lint(tmp_path: Path) -> None:
     root = _project(tmp_path)
     (root / "tests/queries/lonely.reference").write_text("x\n")

@@ -97,3 +97,20 @@ def test_plugin_takes_its_server_from_docker(pytester: pytest.Pytester, postgres
     result = pytester.runpytest_subprocess(f"--toolkit-server=docker:{postgres_image}")
     result.assert_outcomes(passed=1)
     assert _mine(docker_client) == []
+
+
+def test_plugin_reuse_keeps_the_container_between_runs(pytester: pytest.Pytester,
+                                                       postgres_image: str,
+                                                       docker_client) -> None:
+    write_project(pytester.path)
+    pytester.makepyfile(test_it="def test_url(toolkit_db):\n    print('URL', toolkit_db.url)\n")
+    args = (f"--toolkit-server=docker:{postgres_image}", "--toolkit-reuse", "-s")
+    first = pytester.runpytest_subprocess(*args)
+    second = pytester.runpytest_subprocess(*args)
+    first.assert_outcomes(passed=1)
+    second.assert_outcomes(passed=1)
+    port = [ln.split("127.0.0.1:")[1].split("/")[0] for ln in first.outlines if "URL" in ln]
+    assert port and any(f"127.0.0.1:{port[0]}/" in ln for ln in second.outlines)
+    reused = docker_client.containers.list(filters={"label": "io.toolkit.reuse"})
+    assert len(reused) == 1
+    reused[0].remove(force=True)

@@ -31,6 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="drop every test database, failed or not")
     group.addoption("--toolkit-server", metavar="PROVIDER:WHAT",
                     help="run a server for the session: docker:IMAGE or local:postgres|mariadb")
+    group.addoption("--toolkit-reuse", action="store_true",
+                    help="keep the --toolkit-server container running for the next run "
+                         "(one per image and kind; `toolkit server.gc` leaves it alone)")
     group.addoption("--toolkit-shard", metavar="K/N",
                     help="run only shard K of N of the collected tests")
     group.addoption("--toolkit-shard-strategy", choices=shards.STRATEGIES,
@@ -57,7 +60,9 @@ def toolkit_server(pytestconfig: pytest.Config) -> Iterator[str | None]:
                 yield server.url
         elif provider == "docker":
             client = docker_client()
-            with containers.running(client, containers.kind_of(client, what), what) as box:
+            reuse = bool(pytestconfig.getoption("toolkit_reuse"))
+            kind = containers.kind_of(client, what)
+            with containers.running(client, kind, what, reuse=reuse) as box:
                 yield box.url
         else:
             raise ToolkitError(f"--toolkit-server takes docker:IMAGE or local:KIND, not {spec!r}")

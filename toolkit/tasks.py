@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shlex
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -215,6 +216,8 @@ def _references(select: list[str], url: str | None, jobs: int | None, timeout: f
         settings(), select or None, url=url, jobs=jobs,
         timeout=timeout, directory=Path(directory) if directory else None,
         on_start=reporter.start, on_outcome=reporter.outcome, **kwargs)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for problem in summary.problems:
         reporter.problem(problem)
     for path in summary.changed:

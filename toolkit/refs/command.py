@@ -30,6 +30,7 @@ class Summary:
     outcomes: list[Outcome]
     problems: list[str]  # file-level errors (a reference without a test)
     changed: list[Path]  # references recorded (or, with check, that would change)
+    warnings: list[str] = dataclasses.field(default_factory=list)  # unknown tags
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -55,6 +56,8 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                               "references_dir; set TOOLKIT_REFERENCES_DIR or pass --dir)")
     url = url or settings.database_url
     tests = disc.discover(root, selectors)
+    warnings = [f"{t.path}:1: unknown tag {tag!r} (known: {', '.join(sorted(disc.KNOWN_TAGS))})"
+                for t in tests for tag in sorted(t.tags - disc.KNOWN_TAGS)]
     problems = [f"{ref}:1: reference without a test ({ref.stem}.sql or {ref.stem}.sh)"
                 for ref in disc.orphan_references(root)
                 if not selectors or any(s in ref.stem for s in selectors)]
@@ -83,7 +86,7 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 changed.append(reference)
                 if not check:
                     reference.write_text(outcome.output)
-    return Summary(outcomes, problems, changed)
+    return Summary(outcomes, problems, changed, warnings)
 
 
 def _record_durations(settings: Settings, measured: dict[Path, float]) -> None:

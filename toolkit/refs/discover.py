@@ -81,7 +81,8 @@ def lint(root: Path) -> tuple[list[str], dict[str, int]]:
     for test in discover(root):
         _, unknown = read_tags(test.path)
         for tag in unknown:
-            problems.append(f"{test.path}:1: unknown tag {tag!r} (known: {', '.join(sorted(KNOWN_TAGS))})")
+            problems.append(f"{test.path}:1: unknown tag {tag!r} "
+                            f"(known: {', '.join(sorted(KNOWN_TAGS))})")
         for tag in test.tags:
             if tag.startswith("no-"):
                 no_tags[tag] = no_tags.get(tag, 0) + 1
