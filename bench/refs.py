@@ -2,13 +2,17 @@
 toolkit's runner (a fresh database or schema per test, in parallel) against the naive loop of
 the ClickHouse docs (the engine's CLI once per file, then diff; no per-test database).
 
-    python -m bench.refs [--tests 500] [--engines sqlite,postgresql]
+    python -m bench.refs [--tests 500] [--engines sqlite,postgresql] [--rounds 3]
+
+Each side runs --rounds times and the median time counts: single runs on a shared 2-core VM
+vary by ±30%.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import tempfile
 import time
@@ -74,9 +78,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tests", type=int, default=500)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     table = Table(title=f"reference runner: {args.tests} generated tests, "
-                        f"{os.cpu_count()} cores (tests/s)")
+                        f"{os.cpu_count()} cores (tests/s, median of {args.rounds} rounds)")
     for column in ("engine", "naive loop", "toolkit", "toolkit ÷ loop", "isolation (toolkit)",
                    "target"):
         table.add_column(column, justify="right")
@@ -88,9 +93,11 @@ def main() -> None:
         generate(corpus, args.tests)
         for engine in args.engines.split(","):
             url = stack.enter_context(server(engine, tmp))
-            loop_s, loop_ok = naive_loop(corpus, engine, url)
-            ours_s, ours_ok = toolkit_run(corpus, url)
-            assert loop_ok == ours_ok == args.tests, (loop_ok, ours_ok)
+            loops = [naive_loop(corpus, engine, url) for _ in range(args.rounds)]
+            ours = [toolkit_run(corpus, url) for _ in range(args.rounds)]
+            assert {ok for _, ok in loops + ours} == {args.tests}
+            loop_s = statistics.median(s for s, _ in loops)
+            ours_s = statistics.median(s for s, _ in ours)
             loop_rate, ours_rate = args.tests / loop_s, args.tests / ours_s
             ratio = ours_rate / loop_rate
             table.add_row(engine, f"{loop_rate:.0f}", f"{ours_rate:.0f}", f"{ratio:.1f}×",

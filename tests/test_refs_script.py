@@ -3,7 +3,10 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlparse.engine import StatementSplitter
+from sqlparse.lexer import Lexer
 
 from toolkit.refs.script import Expect, ScriptError, _lexer, parse_text, statements
 
@@ -74,12 +77,31 @@ def test_split_is_sqlparse_split(backslash_escapes: bool) -> None:
         assert ours == theirs, path
 
 
-def test_fast_lexer_matches_sqlparse_lexer() -> None:
-    from sqlparse.lexer import Lexer
+def _reference_lexer(backslash_escapes: bool) -> Lexer:
+    lexer = Lexer()
+    lexer.default_initialization()
+    lexer.set_SQL_REGEX(_lexer(backslash_escapes)._SQL_REGEX_SOURCE)
+    return lexer
 
-    reference = Lexer()
-    reference.default_initialization()
-    reference.set_SQL_REGEX(_lexer(True)._SQL_REGEX_SOURCE)
+
+@pytest.mark.parametrize("backslash_escapes", [True, False])
+def test_fast_lexer_matches_sqlparse_lexer(backslash_escapes: bool) -> None:
+    reference = _reference_lexer(backslash_escapes)
     for path in sorted(QUERIES.glob("*.sql")):
         text = path.read_text()
-        assert list(_lexer(True).get_tokens(text)) == list(reference.get_tokens(text)), path
+        assert list(_lexer(backslash_escapes).get_tokens(text)) == \
+            list(reference.get_tokens(text)), path
+
+
+SQLISH = st.lists(st.sampled_from(
+    list("abcEINDFROMSELCTAGWHy_019 \t\n;:,.()[]'\"`$#@?%*+-/<>=!~\\éÜſK")
+    + ["--", "/*", "*/", "$$", "END", "BEGIN", "CASE", "IF", "CREATE OR REPLACE", "NOT NULL",
+       "0x1F", "1e5", "::"]), max_size=60).map("".join)
+
+
+@given(SQLISH, st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_fast_lexer_matches_sqlparse_on_anything(text: str, backslash_escapes: bool) -> None:
+    """The per-character pattern subsets never change which token sqlparse would make."""
+    assert list(_lexer(backslash_escapes).get_tokens(text)) == \
+        list(_reference_lexer(backslash_escapes).get_tokens(text))

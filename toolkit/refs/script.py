@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterator
+import re._constants as _sre_constants  # sre's parser: which patterns can start with a char
+import re._parser as _sre_parser
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,26 +47,45 @@ def parse(path: Path, backslash_escapes: bool = True) -> list[Step]:
 
 
 class _Lexer(Lexer):
-    """sqlparse's lexer with its patterns compiled into one ordered alternation: the same
-    first-match-wins tokens, without a Python loop over ~50 regexes at every position."""
+    """sqlparse's lexer with its patterns compiled into one ordered alternation (the same
+    first-match-wins tokens, without a Python loop over ~50 regexes at every position), and
+    for each ASCII character, into the alternation of only the patterns that can match text
+    starting with it."""
 
     def set_SQL_REGEX(self, SQL_REGEX: list[tuple[str, Any]]) -> None:  # noqa: N802, N803
         super().set_SQL_REGEX(SQL_REGEX)
         self._SQL_REGEX_SOURCE = SQL_REGEX
-        self._match = re.compile("|".join(f"(?P<g{i}>{rx})" for i, (rx, _) in enumerate(SQL_REGEX)),
-                                 re.IGNORECASE | re.UNICODE).match
+        flags = re.IGNORECASE | re.UNICODE
         self._actions = {f"g{i}": action for i, (_, action) in enumerate(SQL_REGEX)}
+
+        def alternation(indices: tuple[int, ...]) -> Callable[[str, int], re.Match[str] | None]:
+            if not indices:  # no pattern can start here: an error token, as sqlparse makes
+                return lambda text, pos: None
+            return re.compile("|".join(f"(?P<g{i}>{SQL_REGEX[i][0]})" for i in indices),
+                              flags).match
+
+        self._match = alternation(tuple(range(len(SQL_REGEX))))
+        parsed = [_sre_parser.parse(rx, flags) for rx, _ in SQL_REGEX]
+        compiled: dict[tuple[int, ...], Callable[[str, int], re.Match[str] | None]] = {}
+        self._dispatch = {}
+        for code in range(128):
+            char = chr(code)
+            indices = tuple(i for i, tree in enumerate(parsed) if _may_start(list(tree), char))
+            if indices not in compiled:
+                compiled[indices] = alternation(indices)
+            self._dispatch[char] = compiled[indices]
 
     def get_tokens(self, text: str, encoding: str | None = None) -> Iterator[tuple[Any, str]]:
         spans = keywords.find_delimited_spans(text)  # dollar quotes and /* */, as sqlparse does
         pos, size = 0, len(text)
+        dispatch, everything = self._dispatch, self._match
         while pos < size:
             if pos in spans.openers and (resolved := spans.resolve(pos)) is not None:
                 end, ttype = resolved
                 yield ttype, text[pos:end]
                 pos = end
                 continue
-            match = self._match(text, pos)
+            match = dispatch.get(text[pos], everything)(text, pos)
             if match is None:
                 yield T.Error, text[pos]
                 pos += 1
@@ -75,6 +96,74 @@ class _Lexer(Lexer):
             else:
                 yield action, match.group()
             pos = max(match.end(), pos + 1)
+
+
+def _may_start(tree: list[Any], char: str) -> bool:
+    """Whether a parsed pattern can match text that starts with ``char`` (or match nothing,
+    which it can anywhere). Errs towards True: a pattern kept needlessly only costs time."""
+    may, nullable = _sequence(tree, char)
+    return may or nullable
+
+
+def _sequence(items: list[Any], char: str) -> tuple[bool, bool]:
+    """(can the sequence's match start with char, can it match the empty string)"""
+    may = False
+    for op, arg in items:
+        item_may, item_nullable = _item(op, arg, char)
+        may = may or item_may
+        if not item_nullable:
+            return may, False
+    return may, True
+
+
+def _folds(char: str) -> set[int]:
+    return {ord(char), ord(char.lower()), ord(char.upper())}  # the patterns ignore case
+
+
+def _item(op: Any, arg: Any, char: str) -> tuple[bool, bool]:
+    c = _sre_constants
+    if op is c.LITERAL:
+        return arg in _folds(char), False
+    if op is c.NOT_LITERAL:
+        return not _folds(char) <= {arg}, False
+    if op is c.IN:
+        return _in_class(arg, char), False
+    if op is c.SUBPATTERN:
+        return _sequence(list(arg[-1]), char)
+    if op is c.BRANCH:
+        results = [_sequence(list(branch), char) for branch in arg[1]]
+        return any(m for m, _ in results), any(n for _, n in results)
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+        low, _, body = arg
+        may, nullable = _sequence(list(body), char)
+        return may, low == 0 or nullable
+    if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+        return False, True  # zero-width: the next item decides
+    return True, True  # anything else: assume it can
+
+
+def _in_class(items: list[Any], char: str) -> bool:
+    c = _sre_constants
+    negate = bool(items) and items[0][0] is c.NEGATE
+    categories = {c.CATEGORY_DIGIT: str.isdigit, c.CATEGORY_SPACE: str.isspace,
+                  c.CATEGORY_WORD: lambda ch: ch.isalnum() or ch == "_"}
+    negated = {c.CATEGORY_NOT_DIGIT: c.CATEGORY_DIGIT, c.CATEGORY_NOT_SPACE: c.CATEGORY_SPACE,
+               c.CATEGORY_NOT_WORD: c.CATEGORY_WORD}
+    hit = False
+    for op, arg in items[1:] if negate else items:
+        if op is c.LITERAL:
+            hit = arg in _folds(char)
+        elif op is c.RANGE:
+            hit = any(arg[0] <= code <= arg[1] for code in _folds(char))
+        elif op is c.CATEGORY and arg in categories:
+            hit = categories[arg](char)
+        elif op is c.CATEGORY and arg in negated:
+            hit = not categories[negated[arg]](char)
+        else:
+            return True  # a class this does not model: assume it can
+        if hit:
+            break
+    return hit != negate
 
 
 @functools.cache

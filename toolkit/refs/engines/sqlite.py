@@ -68,8 +68,10 @@ class SQLiteBackend:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            (self.directory / f"{name}.sqlite{suffix}").unlink(missing_ok=True)
+        path = self.directory / f"{name}.sqlite"
+        if path.exists():  # only .sh tests and template clones are on disk
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
 
     def client_env(self, name: str, tmp: Path) -> dict[str, str]:
         assert self.conn is not None
