@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from toolkit.refs.discover import RefTest
-from toolkit.refs.engines import Backend, StatementFailed, engine_of, make_backend
+from toolkit.refs.engines import BACKSLASH_ESCAPES, Backend, StatementFailed, engine_of, make_backend
 from toolkit.refs.script import ScriptError, Step, parse, warm_up
 from toolkit.settings import Settings
 
@@ -181,7 +181,8 @@ class Pool:
 
     def __init__(self, config: Config, size: int) -> None:
         self.config = config
-        warm_up()  # forked workers inherit the compiled lexer instead of each building it
+        # forked workers inherit the compiled lexer instead of each building it
+        warm_up(BACKSLASH_ESCAPES[engine_of(config.url)])
         # chDB must not be loaded before a fork; the other engines start faster forked
         method = "spawn" if engine_of(config.url) == "clickhouse" else "fork"
         self.ctx = multiprocessing.get_context(method)

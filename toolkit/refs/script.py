@@ -65,12 +65,12 @@ class _Lexer(Lexer):
                               flags).match
 
         self._match = alternation(tuple(range(len(SQL_REGEX))))
-        parsed = [_sre_parser.parse(rx, flags) for rx, _ in SQL_REGEX]
+        firsts = [_first(list(_sre_parser.parse(rx, flags))) for rx, _ in SQL_REGEX]
         compiled: dict[tuple[int, ...], Callable[[str, int], re.Match[str] | None]] = {}
         self._dispatch = {}
-        for code in range(128):
-            char = chr(code)
-            indices = tuple(i for i, tree in enumerate(parsed) if _may_start(list(tree), char))
+        for char in _ASCII:
+            indices = tuple(i for i, (may, nullable) in enumerate(firsts)
+                            if nullable or char in may)
             if indices not in compiled:
                 compiled[indices] = alternation(indices)
             self._dispatch[char] = compiled[indices]
@@ -98,48 +98,46 @@ class _Lexer(Lexer):
             pos = max(match.end(), pos + 1)
 
 
-def _may_start(tree: list[Any], char: str) -> bool:
-    """Whether a parsed pattern can match text that starts with ``char`` (or match nothing,
-    which it can anywhere). Errs towards True: a pattern kept needlessly only costs time."""
-    may, nullable = _sequence(tree, char)
-    return may or nullable
-
-
-def _sequence(items: list[Any], char: str) -> tuple[bool, bool]:
-    """(can the sequence's match start with char, can it match the empty string)"""
-    may = False
-    for op, arg in items:
-        item_may, item_nullable = _item(op, arg, char)
-        may = may or item_may
-        if not item_nullable:
-            return may, False
-    return may, True
+_ASCII = frozenset(chr(code) for code in range(128))
 
 
 def _folds(char: str) -> set[int]:
     return {ord(char), ord(char.lower()), ord(char.upper())}  # the patterns ignore case
 
 
-def _item(op: Any, arg: Any, char: str) -> tuple[bool, bool]:
+def _first(items: list[Any]) -> tuple[frozenset[str], bool]:
+    """(the ASCII characters a match of the parsed pattern can start with, whether it can
+    match the empty string, and so start anywhere). Errs towards more: a pattern tried
+    needlessly only costs time."""
+    may: set[str] = set()
+    for op, arg in items:
+        item_may, nullable = _item(op, arg)
+        may |= item_may
+        if not nullable:
+            return frozenset(may), False
+    return frozenset(may), True
+
+
+def _item(op: Any, arg: Any) -> tuple[frozenset[str], bool]:
     c = _sre_constants
     if op is c.LITERAL:
-        return arg in _folds(char), False
+        return frozenset(ch for ch in _ASCII if arg in _folds(ch)), False
     if op is c.NOT_LITERAL:
-        return not _folds(char) <= {arg}, False
+        return frozenset(ch for ch in _ASCII if not _folds(ch) <= {arg}), False
     if op is c.IN:
-        return _in_class(arg, char), False
+        return frozenset(ch for ch in _ASCII if _in_class(arg, ch)), False
     if op is c.SUBPATTERN:
-        return _sequence(list(arg[-1]), char)
+        return _first(list(arg[-1]))
     if op is c.BRANCH:
-        results = [_sequence(list(branch), char) for branch in arg[1]]
-        return any(m for m, _ in results), any(n for _, n in results)
+        results = [_first(list(branch)) for branch in arg[1]]
+        return frozenset().union(*(m for m, _ in results)), any(n for _, n in results)
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
         low, _, body = arg
-        may, nullable = _sequence(list(body), char)
+        may, nullable = _first(list(body))
         return may, low == 0 or nullable
     if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
-        return False, True  # zero-width: the next item decides
-    return True, True  # anything else: assume it can
+        return frozenset(), True  # zero-width: what follows decides
+    return _ASCII, True  # anything else: assume it can start anywhere
 
 
 def _in_class(items: list[Any], char: str) -> bool:
@@ -213,11 +211,10 @@ def _quiet(ttype: Any) -> bool:
     return ttype in (T.Whitespace, T.Newline, T.Comment.Single, T.Comment.Multiline)
 
 
-def warm_up() -> None:
-    """Compile both lexers and classify the common token types ahead of a fork."""
-    for backslash_escapes in (True, False):
-        parse_text("CREATE TABLE t (a int); -- c\nSELECT 'x', 1 FROM t WHERE a = 1;\n",
-                   Path("warm-up.sql"), backslash_escapes)
+def warm_up(backslash_escapes: bool) -> None:
+    """Compile the lexer and classify the common token types ahead of a fork."""
+    parse_text("CREATE TABLE t (a int); -- c\nSELECT 'x', 1 FROM t WHERE a = 1;\n",
+               Path("warm-up.sql"), backslash_escapes)
 
 
 def statements(text: str, backslash_escapes: bool) -> Iterator[list[tuple[Any, str]]]:

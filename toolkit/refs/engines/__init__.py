@@ -9,6 +9,9 @@ from typing import Protocol
 from toolkit import urls
 from toolkit.settings import Settings
 
+# whether an engine's string literals take backslash escapes, which decides where they end
+BACKSLASH_ESCAPES = {"sqlite": False, "postgresql": False, "mysql": True, "clickhouse": True}
+
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0",
                           "\b": "\\b", "\f": "\\f"})
 

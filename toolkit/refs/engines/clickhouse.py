@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from toolkit.refs.engines import StatementFailed
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed
 
 _CODE = re.compile(r"Code: (\d+)\.")
 _NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*(?:\(version [^)]*\))?\s*$")
@@ -26,7 +26,7 @@ def failure(message: str) -> StatementFailed:
 
 class ClickHouseBackend:
     engine = "clickhouse"
-    backslash_escapes = True
+    backslash_escapes = BACKSLASH_ESCAPES["clickhouse"]
 
     def __init__(self, url: str) -> None:
         from chdb import session  # imported here: only ClickHouse workers load the engine

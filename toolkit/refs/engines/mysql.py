@@ -16,7 +16,7 @@ from pymysql.constants import ER
 from toolkit import urls
 from toolkit.engines.mysql import MySQLEngine, _quote, connect_kwargs
 from toolkit.marker import Marker
-from toolkit.refs.engines import StatementFailed, tsv
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
 from toolkit.settings import Settings
 
 _SYMBOLS = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
@@ -24,7 +24,7 @@ _SYMBOLS = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
 
 class MySQLBackend:
     engine = "mysql"
-    backslash_escapes = True
+    backslash_escapes = BACKSLASH_ESCAPES["mysql"]
 
     def __init__(self, url: str, template_url: str | None, settings: Settings) -> None:
         self.url = urls.parse(url)

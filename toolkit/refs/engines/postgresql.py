@@ -18,7 +18,7 @@ from psycopg.types.string import TextLoader
 
 from toolkit import urls
 from toolkit.engines.postgresql import connect_kwargs
-from toolkit.refs.engines import StatementFailed, tsv
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
 
 
 def _condition(exc: psycopg.Error) -> str:
@@ -27,7 +27,7 @@ def _condition(exc: psycopg.Error) -> str:
 
 class PostgreSQLBackend:
     engine = "postgresql"
-    backslash_escapes = False
+    backslash_escapes = BACKSLASH_ESCAPES["postgresql"]
 
     def __init__(self, url: str, template_url: str | None) -> None:
         self.url = urls.parse(url)

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from toolkit import urls
-from toolkit.refs.engines import StatementFailed, tsv
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
 
 
 def render(value: object) -> str | None:
@@ -34,7 +34,7 @@ def render(value: object) -> str | None:
 
 class SQLiteBackend:
     engine = "sqlite"
-    backslash_escapes = False
+    backslash_escapes = BACKSLASH_ESCAPES["sqlite"]
 
     def __init__(self, directory: Path, template_url: str | None) -> None:
         self.directory = directory
