@@ -53,20 +53,31 @@ class Marker:
             return None
 
     def owner_alive(self) -> bool:
-        """False only when the owner is provably gone; another host's process can't be checked."""
-        if self.host != socket.gethostname():
-            return True
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-        return process_start(self.pid) == self.started
+        return owner_alive(self.host, self.pid, self.started)
 
     @property
     def age_s(self) -> float:
         return (datetime.now(UTC) - datetime.fromisoformat(self.created)).total_seconds()
+
+
+def owner(pid: int | None = None) -> str:
+    """``host:pid:start`` of a process (default: this one), for labels that outlive it."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{process_start(pid)}"
+
+
+def owner_alive(host: str, pid: int, started: int) -> bool:
+    """False only when the owner is provably gone; another host's process can't be checked,
+    and a reused pid (another start time) is not the owner."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return process_start(pid) == started
 
 
 def process_start(pid: int) -> int:

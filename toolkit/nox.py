@@ -78,7 +78,7 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
         session.run("python", "-m", "pytest", "-q", f"--ignore={integration}",
                     "-p", "no:cacheprovider", *session.posargs, success_codes=[0, 5])
         if settings.path(settings.references_dir).is_dir():
-            session.run("toolkit", "refs.run", env={"TOOLKIT_DATABASE_URL": ""})
+            session.run("toolkit", "refs.run", "--url", "sqlite:///.toolkit/toolkit.sqlite")
         session.run("toolkit", "test.changed")
 
     namespace["pipeline"] = nox.session(pipeline)

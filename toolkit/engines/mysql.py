@@ -17,7 +17,7 @@ from toolkit.errors import LockTimeoutError, ServerUnreachableError
 from toolkit.marker import Marker
 from toolkit.settings import Settings
 
-_quote = MySQLDialect().identifier_preparer.quote_identifier
+quote = MySQLDialect().identifier_preparer.quote_identifier
 
 
 def connect_kwargs(url: URL, database: str | None = None) -> dict[str, object]:
@@ -54,8 +54,8 @@ class MySQLEngine:
                 self._conn = pymysql.connect(**connect_kwargs(self.url))  # type: ignore[arg-type]
             except pymysql.err.OperationalError as exc:
                 raise ServerUnreachableError(urls.where(self.url), str(exc.args[-1])) from exc
-            self._run(f"CREATE DATABASE IF NOT EXISTS {_quote(self.meta)}")
-            self._run(f"CREATE TABLE IF NOT EXISTS {_quote(self.meta)}.markers ("
+            self._run(f"CREATE DATABASE IF NOT EXISTS {quote(self.meta)}")
+            self._run(f"CREATE TABLE IF NOT EXISTS {quote(self.meta)}.markers ("
                       "name VARCHAR(64) PRIMARY KEY, marker TEXT NOT NULL, ddl LONGTEXT)")
         return self._conn
 
@@ -91,22 +91,22 @@ class MySQLEngine:
         names = [r[0] for r in self._run("SELECT schema_name FROM information_schema.schemata "
                                          "WHERE LEFT(schema_name, %s) = %s ORDER BY schema_name",
                                          (len(prefix), prefix))]
-        stored = dict(self._run(f"SELECT name, marker FROM {_quote(self.meta)}.markers"))
+        stored = dict(self._run(f"SELECT name, marker FROM {quote(self.meta)}.markers"))
         return {n: Marker.loads(stored.get(n)) for n in names if n != self.meta}
 
     def marker(self, name: str) -> Marker | None:
-        rows = self._run(f"SELECT marker FROM {_quote(self.meta)}.markers WHERE name = %s "
+        rows = self._run(f"SELECT marker FROM {quote(self.meta)}.markers WHERE name = %s "
                          "AND name IN (SELECT schema_name FROM information_schema.schemata)",
                          (name,))
         return Marker.loads(rows[0][0]) if rows else None
 
     def _set_marker(self, name: str, marker: Marker, ddl: str | None = None) -> None:
-        self._run(f"REPLACE INTO {_quote(self.meta)}.markers (name, marker, ddl) "
+        self._run(f"REPLACE INTO {quote(self.meta)}.markers (name, marker, ddl) "
                   "VALUES (%s, %s, %s)", (name, marker.dumps(), ddl))
 
     def create(self, name: str, marker: Marker) -> None:
         self._set_marker(name, marker)
-        self._run(f"CREATE DATABASE {_quote(name)}")
+        self._run(f"CREATE DATABASE {quote(name)}")
 
     def finish_template(self, building: str, name: str, marker: Marker) -> None:
         # MySQL cannot rename a database, so the template is built under its final name and
@@ -117,32 +117,32 @@ class MySQLEngine:
     def _snapshot(self, db: str) -> dict[str, list[str]]:
         """What recreates ``db``: table DDL, the tables whose rows must be copied, and the DDL
         to run after the copy (triggers must not fire on copied rows)."""
-        q = _quote(db)
+        q = quote(db)
         tables: list[str] = []
         views: list[str] = []
         for table, kind in self._run(f"SHOW FULL TABLES FROM {q}"):
             (views if kind == "VIEW" else tables).append(table)
-        ddl = [self._run(f"SHOW CREATE TABLE {q}.{_quote(t)}")[0][1] for t in tables]
-        filled = [t for t in tables if self._run(f"SELECT 1 FROM {q}.{_quote(t)} LIMIT 1")]
+        ddl = [self._run(f"SHOW CREATE TABLE {q}.{quote(t)}")[0][1] for t in tables]
+        filled = [t for t in tables if self._run(f"SELECT 1 FROM {q}.{quote(t)} LIMIT 1")]
         after: list[str] = []
         for routine, rtype in self._run("SELECT routine_name, routine_type FROM "
                                         "information_schema.routines WHERE routine_schema = %s",
                                         (db,)):
-            after.append(self._run(f"SHOW CREATE {rtype} {q}.{_quote(routine)}")[0][2])
+            after.append(self._run(f"SHOW CREATE {rtype} {q}.{quote(routine)}")[0][2])
         # views name their columns qualified by database: strip ours so they bind to the clone
-        after += [self._run(f"SHOW CREATE VIEW {q}.{_quote(v)}")[0][1].replace(f"{q}.", "")
+        after += [self._run(f"SHOW CREATE VIEW {q}.{quote(v)}")[0][1].replace(f"{q}.", "")
                   for v in views]
         for (trigger,) in self._run("SELECT trigger_name FROM information_schema.triggers "
                                     "WHERE trigger_schema = %s ORDER BY action_order", (db,)):
-            after.append(self._run(f"SHOW CREATE TRIGGER {q}.{_quote(trigger)}")[0][2])
+            after.append(self._run(f"SHOW CREATE TRIGGER {q}.{quote(trigger)}")[0][2])
         return {"ddl": ddl, "filled": filled, "after": after}
 
     def create_clone(self, template: str, name: str, marker: Marker) -> None:
-        rows = self._run(f"SELECT ddl FROM {_quote(self.meta)}.markers WHERE name = %s",
+        rows = self._run(f"SELECT ddl FROM {quote(self.meta)}.markers WHERE name = %s",
                          (template,))
         snapshot = json.loads(rows[0][0])
         self.create(name, marker)
-        src, dst = _quote(template), _quote(name)
+        src, dst = quote(template), quote(name)
         conn = pymysql.connect(**connect_kwargs(self.url, name))  # type: ignore[arg-type]
         try:
             with conn.cursor() as cur:
@@ -151,8 +151,8 @@ class MySQLEngine:
                 for statement in snapshot["ddl"]:
                     cur.execute(statement)
                 if snapshot["filled"]:
-                    cur.execute(";".join(f"INSERT INTO {dst}.{_quote(t)} SELECT * FROM "
-                                         f"{src}.{_quote(t)}" for t in snapshot["filled"]))
+                    cur.execute(";".join(f"INSERT INTO {dst}.{quote(t)} SELECT * FROM "
+                                         f"{src}.{quote(t)}" for t in snapshot["filled"]))
                     while cur.nextset():
                         pass
                 for statement in snapshot["after"]:
@@ -167,8 +167,8 @@ class MySQLEngine:
                 self._run("KILL %s", (pid,))
             except pymysql.err.OperationalError:
                 pass  # the session ended by itself in between
-        self._run(f"DROP DATABASE IF EXISTS {_quote(name)}")
-        self._run(f"DELETE FROM {_quote(self.meta)}.markers WHERE name = %s", (name,))
+        self._run(f"DROP DATABASE IF EXISTS {quote(name)}")
+        self._run(f"DELETE FROM {quote(self.meta)}.markers WHERE name = %s", (name,))
 
     def database_url(self, name: str) -> URL:
         return self.url.set(database=name)

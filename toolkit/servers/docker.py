@@ -16,7 +16,7 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
 from toolkit.docker import LABEL
-from toolkit.marker import Marker
+from toolkit.marker import owner, owner_alive
 from toolkit.servers.ready import ServerError, wait_ready
 
 READY_TIMEOUT_S = 120.0
@@ -63,14 +63,9 @@ class DockerServer:
     reused: bool
 
 
-def _owner() -> str:
-    marker = Marker.new("clone", "", "")
-    return f"{marker.host}:{marker.pid}:{marker.started}"
-
-
-def _owner_alive(owner: str) -> bool:
-    host, pid, started = owner.split(":")
-    return Marker("clone", "", "", host, int(pid), int(started), "").owner_alive()
+def _owner_alive(label: str) -> bool:
+    host, pid, started = label.rsplit(":", 2)
+    return owner_alive(host, int(pid), int(started))
 
 
 def _image(client: docker.DockerClient, image: str) -> docker.models.images.Image:
@@ -108,7 +103,7 @@ def start(client: docker.DockerClient, kind: str, image: str, reuse: bool = Fals
         for found in client.containers.list(filters={"label": f"{LABEL}.reuse={key}"}):
             port = int(found.ports[f"{spec.port}/tcp"][0]["HostPort"])
             return DockerServer(kind, spec.url.format(port=port), found.id, reused=True)
-    labels = {f"{LABEL}.server": kind, f"{LABEL}.owner": _owner()}
+    labels = {f"{LABEL}.server": kind, f"{LABEL}.owner": owner()}
     if reuse:
         labels[f"{LABEL}.reuse"] = key
     container = client.containers.run(

@@ -14,7 +14,7 @@ import pymysql
 from pymysql.constants import ER
 
 from toolkit import urls
-from toolkit.engines.mysql import MySQLEngine, _quote, connect_kwargs
+from toolkit.engines.mysql import MySQLEngine, connect_kwargs, quote
 from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
 from toolkit.settings import Settings
@@ -44,7 +44,7 @@ class MySQLBackend:
             self.cloner.create_clone(self.template, name, Marker.new("clone", "refs", "refs"))
         else:
             with self.admin.cursor() as cur:
-                cur.execute(f"CREATE DATABASE {_quote(name)}")
+                cur.execute(f"CREATE DATABASE {quote(name)}")
         self.conn = pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}})  # type: ignore[arg-type]
 
     def execute(self, sql: str) -> str:
@@ -69,7 +69,7 @@ class MySQLBackend:
             self.cloner.drop(name)
             return
         with self.admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {_quote(name)}")
+            cur.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
 
     def client_env(self, name: str, tmp: Path) -> dict[str, str]:
         u = self.url
