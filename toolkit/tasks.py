@@ -21,16 +21,15 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from toolkit import core, durations, hooks, image, servers, testrun, urls
-from toolkit.docker import client as docker_client
+from toolkit import core, durations, hooks, servers, testrun, urls
 from toolkit.errors import ToolkitError
 from toolkit.refs import command as refs
 from toolkit.refs.report import Reporter
-from toolkit.servers import docker as containers
 from toolkit.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 err = Console(stderr=True)
+# the Docker SDK is imported by the tasks that use it: every other command starts faster
 URL_HELP = {"url": "database server/file URL (default: TOOLKIT_DATABASE_URL or the SQLite file)"}
 INI_HELP = {**URL_HELP,
             "alembic_ini": "path of alembic.ini (default: TOOLKIT_ALEMBIC_INI or alembic.ini)"}
@@ -156,7 +155,10 @@ def server_status(c: Context, json_: bool = False) -> None:
 @edge
 def server_gc(c: Context, dry_run: bool = False) -> None:
     """Remove toolkit's containers whose owner process is gone (reused ones stay)."""
-    removed = containers.gc(docker_client(), dry_run)
+    from toolkit.docker import client
+    from toolkit.servers import docker as containers
+
+    removed = containers.gc(client(), dry_run)
     verb = "would remove" if dry_run else "removed"
     for short in removed:
         print(f"{verb} container {short}")
@@ -175,6 +177,9 @@ def image_build(c: Context, context: str = ".", dockerfile: str = "Dockerfile",
                 no_cache: bool = False) -> None:
     """Build the server image through the Docker SDK; a no-op when the context is unchanged.
     The last line is the tag for TOOLKIT_IMAGE."""
+    from toolkit import image
+    from toolkit.docker import client
+
     args = dict(a.split("=", 1) for a in build_arg or [] if "=" in a)
     with err.status("building image") as status:
         def step(line: str) -> None:
@@ -182,7 +187,7 @@ def image_build(c: Context, context: str = ".", dockerfile: str = "Dockerfile",
             if not err.is_terminal:
                 err.print(line, highlight=False)
 
-        built = image.build(docker_client(), Path(context), dockerfile, tag, args, on_step=step,
+        built = image.build(client(), Path(context), dockerfile, tag, args, on_step=step,
                             no_cache=no_cache)
     err.print("built " + built.id[7:19] if built.built else "up to date: nothing to build")
     print(built.tags[-1])
@@ -192,7 +197,10 @@ def image_build(c: Context, context: str = ".", dockerfile: str = "Dockerfile",
 @edge
 def image_base(c: Context, suite: str = "bookworm") -> None:
     """Import a Debian base image made with debootstrap, for machines with no registry."""
-    print(image.debian_base(docker_client(), suite, on_step=lambda s: err.print(s)))
+    from toolkit import image
+    from toolkit.docker import client
+
+    print(image.debian_base(client(), suite, on_step=lambda s: err.print(s)))
 
 
 REFS_HELP = {
