@@ -91,7 +91,7 @@ def test_long_tag_gets_a_longer_timeout(tmp_path: Path) -> None:
     query = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
              "SELECT count(*) FROM c;\n")
     root = _tests(tmp_path, {"slow.sql": f"-- Tags: long\n{query}", "slow.reference": "3000000\n"})
-    (outcome,) = _run(root, f"sqlite:///{tmp_path}/x.sqlite", timeout=0.4).outcomes
+    (outcome,) = _run(root, f"sqlite:///{tmp_path}/x.sqlite", timeout=0.5).outcomes
     assert outcome.status == "passed", outcome.reason
 
 
