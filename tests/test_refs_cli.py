@@ -83,3 +83,10 @@ def test_bad_arguments_are_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().startswith("toolkit: error: --jobs takes a whole number")
     missing = _toolkit(root, "refs.run", "--directory", "nowhere")
     assert "no reference tests directory at" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_run_records_durations_for_the_shard_planner(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _toolkit(root, "refs.run")
+    stored = json.loads((root / ".toolkit" / "durations.json").read_text())["tests"]
+    assert set(stored) == {"tests/queries/ok.sql", "tests/queries/bad.sql"}

@@ -76,8 +76,8 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
         shutil.rmtree(tmp_root, ignore_errors=True)
     outcomes.sort(key=lambda o: o.name)
     by_name = {t.name: t for t in tests}
-    _record_durations(settings, {by_name[o.name].path: o.duration for o in outcomes
-                                 if o.status != "skipped"})
+    _record_durations(settings, root, {o.name: o.duration for o in outcomes
+                                       if o.status != "skipped"}, by_name)
     changed: list[Path] = []
     if record:
         for outcome in outcomes:
@@ -89,11 +89,16 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
     return Summary(outcomes, problems, changed, warnings)
 
 
-def _record_durations(settings: Settings, measured: dict[Path, float]) -> None:
+def _record_durations(settings: Settings, root: Path, measured: dict[str, float],
+                      tests: dict[str, disc.RefTest]) -> None:
     """For the shard planner, keyed by path relative to the project (tests elsewhere: none)."""
-    root = settings.project_dir.resolve()
-    relative = {str(p.resolve().relative_to(root)): d for p, d in measured.items()
-                if p.resolve().is_relative_to(root)}
+    project = settings.project_dir.resolve()
+    if not root.resolve().is_relative_to(project):
+        return
+    # resolve the directory once, not every test: this runs for every test of every run
+    base = root.resolve().relative_to(project)
+    relative = {str(base / tests[name].path.relative_to(root)): seconds
+                for name, seconds in measured.items()}
     try:
         durations.record(durations.path(settings.project_dir), relative)
     except OSError:
