@@ -16,20 +16,14 @@ from typing import Any
 
 import nox
 
-from toolkit.durations import shard_path
 from toolkit.settings import Settings
+from toolkit.testrun import pipeline_commands, shard_command
 
 
 def default_install(session: nox.Session) -> None:
     """Install the project the way CI does; nothing when run with --force-venv-backend none."""
     if session.venv_backend != "none":
         session.install("-e", ".[dev]")
-
-
-def merge_args(project: Path, total: int) -> list[str]:
-    """--merge flags for the durations every shard of a run recorded."""
-    return [arg for k in range(1, total + 1)
-            for arg in ("--merge", str(shard_path(project.resolve(), k, total)))]
 
 
 def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
@@ -44,8 +38,7 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
         def integration(session: nox.Session) -> None:
             install(session)
             session.chdir(project)
-            session.run("toolkit", "test.shard", f"--shard={k}", f"--shards={total}", "--",
-                        *session.posargs)
+            session.run(*shard_command(k, total, session.posargs))
 
         integration.__doc__ = f"Shard {k} of {total} of the integration suite."
         return integration
@@ -57,13 +50,8 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
         """The main job: template, then references, then every integration shard."""
         install(session)
         session.chdir(project)
-        session.run("toolkit", "db.template")
-        if settings.path(settings.references_dir).is_dir():
-            session.run("toolkit", "refs.run")
-        for k in range(1, total + 1):
-            session.run("toolkit", "test.shard", f"--shard={k}", f"--shards={total}", "--",
-                        *session.posargs)
-        session.run("toolkit", "test.durations", *merge_args(project, total))
+        for command in pipeline_commands(settings, session.posargs):
+            session.run(*command)
 
     def prepush(session: nox.Session) -> None:
         """Fast checks before a push: lint, unit tests, references on SQLite, and the changed

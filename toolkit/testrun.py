@@ -59,6 +59,26 @@ def run_shard(settings: Settings, shard: int | None, total: int | None, strategy
                    f"shard {k}/{n} selected no tests: nothing to run")
 
 
+def shard_command(shard: int, total: int, pytest_args: Sequence[str] = ()) -> list[str]:
+    return ["toolkit", "test.shard", f"--shard={shard}", f"--shards={total}", "--",
+            *pytest_args]
+
+
+def pipeline_commands(settings: Settings, pytest_args: Sequence[str] = ()) -> list[list[str]]:
+    """The main job as toolkit commands, run in the project directory: the template, the
+    reference tests (when there are any), every shard, then the shards' durations merged."""
+    steps = [["toolkit", "db.template"]]
+    if settings.path(settings.references_dir).is_dir():
+        steps.append(["toolkit", "refs.run"])
+    steps += [shard_command(k, settings.shards, pytest_args)
+              for k in range(1, settings.shards + 1)]
+    steps.append(["toolkit", "test.durations"] + [
+        arg for k in range(1, settings.shards + 1)
+        for arg in ("--merge", str(durations.shard_path(settings.project_dir, k,
+                                                        settings.shards)))])
+    return steps
+
+
 def plan_changed(settings: Settings, changed: Sequence[str], budget: float
                  ) -> tuple[list[str], list[str], dict[str, float]]:
     """(test files to run, test files left out, predicted seconds of each) for the changed
