@@ -9,15 +9,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import docker
-import psycopg
-import pymysql
 from docker.errors import DockerException, NotFound
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
 from toolkit.docker import LABEL
 from toolkit.marker import owner, owner_alive
-from toolkit.servers.ready import ServerError, wait_ready
+from toolkit.servers.ready import ServerError, probe_mariadb, probe_postgres, wait_ready
 
 READY_TIMEOUT_S = 120.0
 
@@ -30,28 +28,15 @@ class Kind:
     probe: Callable[[int], None]
 
 
-def _probe_postgres(port: int) -> None:
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
-                         connect_timeout=2) as conn:
-        conn.execute("SELECT 1")
-
-
-def _probe_mariadb(port: int) -> None:
-    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", connect_timeout=2)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1")
-    finally:
-        conn.close()
-
-
 KINDS = {
     # environment for the official images; images built from toolkit's Dockerfiles ignore it
     "postgres": Kind(5432, {"POSTGRES_HOST_AUTH_METHOD": "trust"},
-                     "postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", _probe_postgres),
+                     "postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+                     lambda port: probe_postgres(host="127.0.0.1", port=port)),
     "mariadb": Kind(3306, {"MARIADB_ALLOW_EMPTY_ROOT_PASSWORD": "1",
                            "MYSQL_ALLOW_EMPTY_PASSWORD": "1"},
-                    "mysql+pymysql://root@127.0.0.1:{port}/", _probe_mariadb),
+                    "mysql+pymysql://root@127.0.0.1:{port}/",
+                    lambda port: probe_mariadb(host="127.0.0.1", port=port)),
 }
 
 

@@ -18,10 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-import pymysql
-
-from toolkit.servers.ready import ServerError, wait_ready
+from toolkit.servers.ready import ServerError, probe_mariadb, probe_postgres, wait_ready
 
 KINDS = ("postgres", "mariadb")
 READY_TIMEOUT_S = 60.0
@@ -163,11 +160,7 @@ def _start_postgres(detach: bool) -> LocalServer:
                             start_new_session=detach)
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
 
-    def probe() -> None:
-        psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
-                        connect_timeout=2).close()
-
-    _wait_ready(proc, probe, log)
+    _wait_ready(proc, lambda: probe_postgres(host="127.0.0.1", port=port), log)
     return LocalServer("postgres", url, proc.pid, directory)
 
 
@@ -188,10 +181,7 @@ def _start_mariadb(detach: bool) -> LocalServer:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=detach)
     url = f"mysql+pymysql://root@localhost/?unix_socket={sock}"
 
-    def probe() -> None:
-        pymysql.connect(unix_socket=str(sock), user="root", connect_timeout=2).close()
-
-    _wait_ready(proc, probe, log)
+    _wait_ready(proc, lambda: probe_mariadb(unix_socket=str(sock)), log)
     return LocalServer("mariadb", url, proc.pid, directory)
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import psycopg
+import pymysql
+
 from toolkit.errors import ToolkitError
 
 
@@ -28,3 +31,19 @@ def wait_ready(what: str, probe: Callable[[], None], exited: Callable[[float], s
         reason = exited(0.1)
         if reason is not None:
             raise ServerError(f"{what} exited while starting: {reason}")
+
+
+def probe_postgres(**connect: object) -> None:
+    """A real connection and query; raises while the server is not ready."""
+    with psycopg.connect(user="postgres", dbname="postgres", connect_timeout=2,
+                         **connect) as conn:  # type: ignore[arg-type]
+        conn.execute("SELECT 1")
+
+
+def probe_mariadb(**connect: object) -> None:
+    conn = pymysql.connect(user="root", connect_timeout=2, **connect)  # type: ignore[arg-type]
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+    finally:
+        conn.close()
