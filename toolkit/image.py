@@ -71,7 +71,7 @@ def build(client: docker.DockerClient, context: Path, dockerfile: str = "Dockerf
                               "--context)")
     args = dict(build_args or {})
     digest = context_hash(context, dockerfile, args)
-    repo = (tag.rsplit(":", 1)[0] if tag and ":" in tag.split("/")[-1] else tag) or \
+    repo = _split_tag(tag)[0] if tag else \
         f"toolkit/{re.sub(r'[^a-z0-9._-]', '-', context.name.lower())}"
     hash_tag = f"{repo}:ctx-{digest[:12]}"
     wanted = [hash_tag] + ([tag] if tag else [])
@@ -91,10 +91,17 @@ def build(client: docker.DockerClient, context: Path, dockerfile: str = "Dockerf
     return Image(image.id, wanted, digest, built=True)
 
 
+def _split_tag(full: str) -> tuple[str, str]:
+    """(repository, tag) of NAME[:TAG]; a registry's port (host:5000/name) is not a tag."""
+    if ":" in full.rsplit("/", 1)[-1]:
+        repo, _, version = full.rpartition(":")
+        return repo, version
+    return full, "latest"
+
+
 def _tag(image: docker.models.images.Image, tags: list[str]) -> None:
     for full in tags:
-        repo, _, version = full.rpartition(":") if ":" in full.split("/")[-1] else (full, "", "latest")
-        image.tag(repo, version or "latest")
+        image.tag(*_split_tag(full))
 
 
 def _stream(chunks: Iterator[dict[str, object]], on_step: Callable[[str], None]) -> str:
