@@ -50,10 +50,7 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                on_start: Callable[[int], None] = lambda n: None,
                on_outcome: Callable[[Outcome], None] = lambda o: None) -> Summary:
     """Run the reference tests (and with ``record``, write the references that differ)."""
-    root = settings.path(directory or settings.references_dir)
-    if not root.is_dir():
-        raise ReferencesError(f"no reference tests directory at {root} (checked setting "
-                              "references_dir; set TOOLKIT_REFERENCES_DIR or pass --dir)")
+    root = _root(settings, directory)
     url = url or settings.database_url
     tests = disc.discover(root, selectors)
     warnings = [f"{t.path}:1: unknown tag {tag!r} (known: {', '.join(sorted(disc.KNOWN_TAGS))})"
@@ -105,6 +102,14 @@ def _record_durations(settings: Settings, root: Path, measured: dict[str, float]
         pass  # a read-only checkout still runs its tests
 
 
+def _root(settings: Settings, directory: Path | None) -> Path:
+    root = settings.path(directory or settings.references_dir)
+    if not root.is_dir():
+        raise ReferencesError(f"no reference tests directory at {root} (checked setting "
+                              "references_dir; set TOOLKIT_REFERENCES_DIR or pass --directory)")
+    return root
+
+
 def write_json(summary: Summary, path: Path) -> None:
     path.write_text(json.dumps([{"name": o.name, "status": o.status,
                                  "duration": round(o.duration, 4), "reason": o.reason}
@@ -126,8 +131,5 @@ def write_junit(summary: Summary, path: Path) -> None:
 
 
 def lint(settings: Settings, directory: Path | None = None) -> tuple[list[str], dict[str, int]]:
-    root = settings.path(directory or settings.references_dir)
-    if not root.is_dir():
-        raise ReferencesError(f"no reference tests directory at {root} (checked setting "
-                              "references_dir; set TOOLKIT_REFERENCES_DIR or pass --dir)")
+    root = _root(settings, directory)
     return disc.lint(root)
