@@ -80,7 +80,7 @@ def test_bad_arguments_are_one_line(tmp_path: Path) -> None:
     root = _project(tmp_path)
     result = _toolkit(root, "refs.run", "--timeout", "soon")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().startswith("toolkit: error: --jobs takes a whole number")
+    assert result.stderr.strip() == "toolkit: error: --timeout takes a number, not 'soon'"
     missing = _toolkit(root, "refs.run", "--directory", "nowhere")
     assert "no reference tests directory at" in missing.stderr and "Traceback" not in missing.stderr
 

@@ -212,17 +212,14 @@ REFS_HELP = {
 }
 
 
-def _references(select: list[str], url: str | None, jobs: int | None, timeout: float | None,
+def _references(select: list[str], url: str | None, jobs: str | None, timeout: str | None,
                 directory: str | None, on_record: Callable[[Path], None] = lambda p: None,
                 **kwargs: Any) -> refs.Summary:
     reporter = Reporter(recording=bool(kwargs.get("record")))
-    try:  # invoke passes flags whose default is None as text
-        jobs, timeout = (int(jobs) if jobs else None), (float(timeout) if timeout else None)
-    except ValueError as exc:
-        raise ToolkitError(f"--jobs takes a whole number and --timeout seconds: {exc}") from exc
     summary = refs.references(
-        settings(), select or None, url=url, jobs=jobs,
-        timeout=timeout, directory=Path(directory) if directory else None,
+        settings(), select or None, url=url, jobs=_number(jobs, "--jobs"),
+        timeout=_number(timeout, "--timeout", float),
+        directory=Path(directory) if directory else None,
         on_start=reporter.start, on_outcome=reporter.outcome, **kwargs)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -239,7 +236,7 @@ def _references(select: list[str], url: str | None, jobs: int | None, timeout: f
     "no_drop_if_fail": "keep a failed test's database for inspection"})
 @edge
 def refs_run(c: Context, select: list[str] | None = None, url: str | None = None,
-             jobs: int | None = None, timeout: float | None = None, junit: str | None = None,
+             jobs: str | None = None, timeout: str | None = None, junit: str | None = None,
              json_: str | None = None, no_drop_if_fail: bool = False,
              directory: str | None = None) -> None:
     """Run the reference tests (NAME.sql / NAME.sh beside NAME.reference), each in a fresh database."""
@@ -256,7 +253,7 @@ def refs_run(c: Context, select: list[str] | None = None, url: str | None = None
     **REFS_HELP, "check": "change nothing; fail if any reference would change (for CI)"})
 @edge
 def refs_record(c: Context, select: list[str] | None = None, url: str | None = None,
-                jobs: int | None = None, timeout: float | None = None, check: bool = False,
+                jobs: str | None = None, timeout: str | None = None, check: bool = False,
                 directory: str | None = None) -> None:
     """Write the .reference of tests whose reference is missing or differs (never for errors)."""
     summary = _references(select or [], url, jobs, timeout, directory, record=True, check=check,
@@ -284,12 +281,16 @@ def refs_lint(c: Context, directory: str | None = None) -> None:
     print("references: no problems")
 
 
-def _number(value: str | None, flag: str) -> int | None:
+N = TypeVar("N", int, float)
+
+
+def _number(value: str | None, flag: str, kind: type[N] = int) -> N | None:  # type: ignore[assignment]
     """invoke hands flags whose default is None over as text."""
     try:
-        return int(value) if value is not None else None
+        return kind(value) if value is not None else None
     except ValueError as exc:
-        raise ToolkitError(f"{flag} takes a whole number, not {value!r}") from exc
+        what = "a whole number" if kind is int else "a number"
+        raise ToolkitError(f"{flag} takes {what}, not {value!r}") from exc
 
 
 @task(name="shard", help={
@@ -320,7 +321,7 @@ def test_changed(c: Context, budget: str | None = None, changed_files: str | Non
     else:
         result = c.run("git diff --name-only @{upstream}...HEAD", hide=True, warn=True)
         changed = result.stdout.split() if result and result.ok else []
-    code = testrun.run_changed(settings(), changed, float(budget) if budget else None,
+    code = testrun.run_changed(settings(), changed, _number(budget, "--budget", float),
                                shlex.split(c.remainder))
     if code:
         raise Exit(code=code)
