@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
+import docker
 from docker.errors import DockerException
 
-import docker
 from toolkit.errors import ToolkitError
 
 LABEL = "io.toolkit"  # every image and container toolkit makes carries labels under this

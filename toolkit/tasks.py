@@ -60,6 +60,15 @@ def edge(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def passthrough(c: Context) -> list[str]:
+    """The arguments after ``--``, as the shell split them: invoke joins its remainder with
+    spaces, which loses quoting (``-k "a or b"``), so take them from argv when they are there."""
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+    if argv and " ".join(argv) == c.remainder:
+        return argv
+    return shlex.split(c.remainder)
+
+
 def settings(url: str | None = None, alembic_ini: str | None = None, **extra: Any) -> Settings:
     return Settings.load(database_url=url, alembic_ini=alembic_ini, **extra)
 
@@ -303,7 +312,7 @@ def test_shard(c: Context, shard: str | None = None, shards: str | None = None,
                strategy: str | None = None, dry_run: bool = False) -> None:
     """Run shard K of N of the integration suite (pytest arguments after --)."""
     code = testrun.run_shard(settings(), _number(shard, "--shard"), _number(shards, "--shards"),
-                             strategy, dry_run, shlex.split(c.remainder))
+                             strategy, dry_run, passthrough(c))
     if code:
         raise Exit(code=code)
 
@@ -322,7 +331,7 @@ def test_changed(c: Context, budget: str | None = None, changed_files: str | Non
         result = c.run("git diff --name-only @{upstream}...HEAD", hide=True, warn=True)
         changed = result.stdout.split() if result and result.ok else []
     code = testrun.run_changed(settings(), changed, _number(budget, "--budget", float),
-                               shlex.split(c.remainder))
+                               passthrough(c))
     if code:
         raise Exit(code=code)
 
