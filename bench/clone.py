@@ -1,5 +1,7 @@
 """Clone benchmark on the example shop's 32-revision history, per engine, on toolkit's own
-local servers: re-migrate from empty vs build / check / clone / drop.
+local servers: re-migrate from empty vs build / check / clone / drop; then the unchanged-template
+check on a 33-revision copy whose last revision imports project modules (about 10 discovered
+inputs), against its target.
 
     python -m bench.clone [--reps 30] [--engines sqlite,postgresql,mysql]
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -19,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from toolkit import create_clone, ensure_template
+from toolkit.core import resolve
 from toolkit.engines import close_all, get_engine
 from toolkit.marker import Marker
 from toolkit.migrate import upgrade
@@ -77,6 +81,53 @@ def measure(engine: str, url: str, reps: int) -> dict[str, float]:
             "clone_p95": pct(clones, 95), "drop_p50": statistics.median(drops)}
 
 
+CATALOG_REVISION = '''
+from alembic import op
+
+from shop.catalog import {imports}
+
+revision = "0033"
+down_revision = "0032"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("CREATE TABLE catalog_codes (code VARCHAR(20) PRIMARY KEY)")
+    for code in sorted({{*{values}}}):
+        op.execute(f"INSERT INTO catalog_codes VALUES ('{{code}}')")
+'''
+CHECK_TARGET_MS = 50.0
+
+
+def shop_with_imports(tmp: Path, modules: int = 8) -> Path:
+    """A copy of the shop with a 33rd revision that imports ``modules`` project modules."""
+    root = tmp / "shop33"
+    shutil.copytree(SHOP, root, ignore=shutil.ignore_patterns(".toolkit", "__pycache__"))
+    catalog = root / "shop" / "catalog"
+    catalog.mkdir()
+    (catalog / "__init__.py").write_text("")
+    for i in range(modules):
+        (catalog / f"c{i}.py").write_text(f"CODES = ['c{i}a', 'c{i}b']\n")
+    names = [f"c{i}" for i in range(modules)]
+    (root / "migrations" / "versions" / "0033_catalog_codes.py").write_text(
+        CATALOG_REVISION.format(imports=", ".join(names),
+                                values=", *".join(f"{n}.CODES" for n in names)))
+    return root
+
+
+def measure_check(project: Path, url: str, reps: int) -> dict[str, float]:
+    settings = Settings.load(project_dir=project, environ={}, database_url=url,
+                             prefix=f"b{secrets.token_hex(2)}_")
+    ensure_template(settings)
+    found = resolve(settings)
+    checks = [ms(lambda: ensure_template(settings)) for _ in range(reps)]
+    get_engine(settings).drop(found.template.name)
+    close_all()
+    return {"inputs": len(found.inputs.items), "discovered": len(found.inputs.discovered),
+            "check": statistics.median(checks), "max": max(checks)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=30)
@@ -86,10 +137,19 @@ def main() -> None:
     for column in ("engine", "re-migrate", "template build", "unchanged check", "clone p50",
                    "clone p95", "drop p50", "re-migrate ÷ clone", "target"):
         table.add_column(column, justify="right")
+    checks = Table(title=f"unchanged-template check: 33 revisions importing project modules, "
+                         f"{args.reps} reps, ms")
+    for column in ("engine", "inputs", "discovered", "check p50", "check max", "target"):
+        checks.add_column(column, justify="right")
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        shop33 = shop_with_imports(tmp)
         for engine in args.engines.split(","):
             url = stack.enter_context(server(engine, tmp))
+            c = measure_check(shop33, url, args.reps)
+            checks.add_row(engine, str(c["inputs"]), str(c["discovered"]), f"{c['check']:.2f}",
+                           f"{c['max']:.2f}", f"≤{CHECK_TARGET_MS:g} ms "
+                           f"{'✓' if c['check'] <= CHECK_TARGET_MS else '✗'}")
             r = measure(engine, url, args.reps)
             limit, ratio = TARGETS[engine]
             met = r["clone_p50"] <= limit and r["remigrate"] / r["clone_p50"] >= ratio
@@ -99,6 +159,7 @@ def main() -> None:
                           f"{r['remigrate'] / r['clone_p50']:.0f}×",
                           f"≤{limit:g} ms, ≥{ratio}× {'✓' if met else '✗'}")
     Console(width=160).print(table)
+    Console(width=160).print(checks)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from toolkit import provision
@@ -17,6 +18,7 @@ ROOT = Path(__file__).parent.parent
 
 DAEMON = """
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from toolkit import provision
 
@@ -76,12 +78,22 @@ def _daemon(state: Path, *extra: str) -> subprocess.Popen[str]:
                              *extra], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
-def _answering(proc: subprocess.Popen[str]) -> int:
-    assert proc.stdout is not None
-    for line in proc.stdout:
+def _answering(lines: Iterable[str]) -> int:
+    for line in lines:
         if line.startswith("answering"):
             return int(line.split()[2])
-    raise AssertionError(f"no daemon answered (exit {proc.wait()})")
+    raise AssertionError(f"no daemon answered: {lines}")
+
+
+def _run(state: Path) -> tuple[int, str]:
+    """A whole run of the daemon script: the daemon's pid, and what was said after it answered."""
+    proc = _daemon(state)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    lines = out.splitlines()
+    pid = _answering(lines)
+    after = lines[next(i for i, ln in enumerate(lines) if ln.startswith("answering")) + 1:]
+    return pid, "\n".join(after) + "\n" + "\n".join(lines)
 
 
 def _gone(pid: int) -> bool:
@@ -94,10 +106,8 @@ def _gone(pid: int) -> bool:
 
 
 def test_missing_daemon_is_started_and_stopped(tmp_path: Path) -> None:
-    proc = _daemon(tmp_path)
-    pid = _answering(proc)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0
+    pid, out = _run(tmp_path)
+    assert "starting a private Docker engine" in out
     assert "stopping the private Docker engine" in out
     assert _gone(pid)
     host = f"unix://{tmp_path}/run/docker.sock"
@@ -107,16 +117,16 @@ def test_missing_daemon_is_started_and_stopped(tmp_path: Path) -> None:
 
 def test_daemon_of_a_killed_run_is_stopped_by_the_next(tmp_path: Path) -> None:
     killed = _daemon(tmp_path, "hang")
-    pid = _answering(killed)
+    assert killed.stdout is not None
+    # readline, not iteration: nothing read ahead is lost (the process is killed, not read on)
+    pid = _answering(iter(killed.stdout.readline, ""))
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=10)
     host = f"unix://{tmp_path}/run/docker.sock"
     assert provision.docker_answers(host), "the killed run's daemon should still be up"
     # the next run uses that daemon (starts no second one) and stops it at its end
-    proc = _daemon(tmp_path)
-    assert _answering(proc) == pid
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0
+    again, out = _run(tmp_path)
+    assert again == pid
     assert "starting" not in out
     assert _gone(pid)
     assert not provision.docker_answers(host)

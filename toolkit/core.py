@@ -14,11 +14,12 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from toolkit import urls
+from toolkit import fingerprint as fp
+from toolkit import migrate, urls
 from toolkit.engines import Engine, get_engine
 from toolkit.errors import NotOwnedError, ToolkitError
+from toolkit.fingerprint import Inputs
 from toolkit.marker import Marker
-from toolkit.migrate import fingerprint, upgrade
 from toolkit.settings import Settings
 
 log = logging.getLogger("toolkit")
@@ -54,33 +55,95 @@ class Clone:
             self._engine = None
 
 
-def ensure_template(settings: Settings) -> Template:
-    """The template at head for the current migrations, built only when none is usable yet."""
+@dataclasses.dataclass(frozen=True)
+class Resolution:
+    """What the current inputs map to: a usable template, or the one to build."""
+
+    template: Template
+    inputs: Inputs
+    usable: bool
+    previous: tuple[str, Marker] | None  # the newest template of the lineage, if any
+
+    def since(self, most: int = 8) -> str:
+        """What changed since the previous template of the lineage, in a phrase."""
+        if self.previous is None:
+            return "no earlier template of this history"
+        if not self.previous[1].inputs:
+            return "it was built before toolkit recorded a template's inputs"
+        changed = fp.changes(dict(self.previous[1].inputs), self.inputs.as_dict())
+        more = f" and {len(changed) - most} more" if len(changed) > most else ""
+        return ", ".join(changed[:most]) + more if changed else "nothing (it was dropped)"
+
+
+def resolve(settings: Settings) -> Resolution:
+    """The template the current migrations and their inputs call for, and whether it exists."""
     engine = get_engine(settings)
-    digest, lineage = fingerprint(settings, engine.server_version())
-    name = f"{settings.prefix}tpl_{digest[:12]}"
-    template = Template(name, engine.database_url(name), digest, lineage)
-    if _usable(engine, name):
-        log.debug("template %s is up to date", name)
-        return template
-    with engine.lock(name, settings.lock_wait_s) as first:
+    hashes: dict[str, str] = {}
+    return _resolve(settings, engine, migrate.inputs(settings, engine.server_version(), hashes),
+                    hashes)
+
+
+def _resolve(settings: Settings, engine: Engine, static: Inputs, hashes: dict[str, str]
+             ) -> Resolution:
+    templates = sorted(
+        ((name, m) for name, m in engine.markers(f"{settings.prefix}tpl_").items()
+         if m is not None and m.kind == "template" and m.lineage == static.lineage),
+        key=lambda item: item[1].created, reverse=True)
+    # the files earlier builds saw the migrations read: recorded in .toolkit/ and in markers
+    known = set(fp.recorded(settings, static.lineage))
+    for _, m in templates:
+        known.update(k for k, _ in m.inputs if not k.startswith(fp.OPTION))
+    full = fp.with_discovered(settings, static, sorted(known - static.static), hashes)
+    previous = templates[0] if templates else None
+    for name, m in templates:
+        if m.inputs and fp.matches(full, dict(m.inputs), settings, hashes):
+            return Resolution(Template(name, engine.database_url(name), m.fingerprint,
+                                       m.lineage), full, True, previous)
+    name = f"{settings.prefix}tpl_{full.digest[:12]}"
+    return Resolution(Template(name, engine.database_url(name), full.digest, full.lineage),
+                      full, False, previous)
+
+
+def ensure_template(settings: Settings) -> Template:
+    """The template at head for the current migrations and everything they read, built only
+    when none is usable yet."""
+    engine = get_engine(settings)
+    hashes: dict[str, str] = {}
+    static = migrate.inputs(settings, engine.server_version(), hashes)
+    found = _resolve(settings, engine, static, hashes)
+    if found.usable:
+        log.debug("template %s is up to date", found.template.name)
+        return found.template
+    with engine.lock(found.template.name, settings.lock_wait_s) as first:
         if not first:
-            log.info("waited for another process building template %s", name)
-        if _usable(engine, name):
-            log.info("template %s was built by another process", name)
-            return template
+            log.info("waited for another process building template %s", found.template.name)
+        found = _resolve(settings, engine, static, hashes)
+        if found.usable:
+            log.info("template %s was built by another process", found.template.name)
+            return found.template
+        template, digest = found.template, found.template.fingerprint
+        name = template.name
         building = name if engine.kind == "mysql" else f"{settings.prefix}bld_{digest[:12]}"
         for leftover in dict.fromkeys((name, building)):
             _drop_leftover(engine, leftover)
         log.info("building template %s (%s)", name, urls.mask(template.url))
-        marker = Marker.new("building", digest, lineage)
+        if found.previous is not None:
+            log.info("since template %s: %s", found.previous[0], found.since())
+        marker = Marker.new("building", digest, template.lineage)
         engine.create(building, marker)
         try:
-            upgrade(settings, engine.database_url(building), urls.connect_args(engine.url))
+            with fp.discover(settings, migrate.sources(settings)) as seen:
+                migrate.upgrade(settings, engine.database_url(building),
+                                urls.connect_args(engine.url))
         except BaseException:
             engine.drop(building)
             raise
-        engine.finish_template(building, name, marker.with_kind("template"))
+        # what this build read, not what earlier builds did: a file the migrations no longer
+        # read stops being an input
+        built = fp.with_discovered(settings, static, seen.names, hashes)
+        engine.finish_template(building, name,
+                               marker.with_kind("template").with_inputs(built.as_dict()))
+        fp.record(settings, template.lineage, built.discovered)
         log.info("template %s is ready", name)
     return template
 
@@ -93,11 +156,6 @@ def find_template(settings: Settings, name: str) -> Template:
         raise ToolkitError(f"no usable template {name!r} at {urls.mask(engine.url)} (checked "
                            "TOOLKIT_TEMPLATE; build it with `toolkit db.template` or unset it)")
     return Template(name, engine.database_url(name), marker.fingerprint, marker.lineage)
-
-
-def _usable(engine: Engine, name: str) -> bool:
-    marker = engine.marker(name)
-    return marker is not None and marker.kind == "template"
 
 
 def _drop_leftover(engine: Engine, name: str) -> None:

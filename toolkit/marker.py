@@ -22,6 +22,9 @@ class Marker:
     pid: int
     started: int  # owner's start time in clock ticks, so a reused pid is not mistaken for the owner
     created: str
+    # a template's inputs (file or option name → hash), so a later run can tell whether it is
+    # still what the migrations would build, and say what changed
+    inputs: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def new(cls, kind: Kind, fingerprint: str, lineage: str, pid: int | None = None) -> Marker:
@@ -32,6 +35,9 @@ class Marker:
 
     def with_kind(self, kind: Kind) -> Marker:
         return dataclasses.replace(self, kind=kind)
+
+    def with_inputs(self, inputs: dict[str, str]) -> Marker:
+        return dataclasses.replace(self, inputs=tuple(sorted(inputs.items())))
 
     def dumps(self) -> str:
         return json.dumps({"toolkit": FORMAT, **dataclasses.asdict(self)}, sort_keys=True)
@@ -48,8 +54,9 @@ class Marker:
         if not isinstance(data, dict) or data.pop("toolkit", None) != FORMAT:
             return None
         try:
+            data["inputs"] = tuple((str(k), str(v)) for k, v in data.get("inputs", ()))
             return cls(**data)
-        except TypeError:
+        except (TypeError, ValueError):
             return None
 
     def owner_alive(self) -> bool:

@@ -19,10 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from toolkit.errors import ConfigError, MigrationError
+from toolkit.fingerprint import Inputs, collect, static_files
 from toolkit.settings import Settings
 
 log = logging.getLogger("toolkit")
-TEMPLATE_FORMAT = "1"  # bump when the way toolkit builds templates changes
 
 
 def alembic_config(settings: Settings) -> Config:
@@ -43,28 +43,30 @@ def script_directory(settings: Settings) -> ScriptDirectory:
         raise ConfigError("alembic_ini", f"{settings.path(settings.alembic_ini)}: {exc}") from exc
 
 
-def fingerprint(settings: Settings, server_version: str) -> tuple[str, str]:
-    """(fingerprint, lineage): the hash of everything that decides the template's content, and
-    the history's root revision(s), which stay the same as migrations are added."""
+def inputs(settings: Settings, server_version: str, hashes: dict[str, str]) -> Inputs:
+    """The template's static inputs: the files under the script location and version
+    locations, the ``[alembic]`` options, server version and heads, and
+    ``fingerprint_include``; the lineage is the history's root revision(s), which stays the same
+    as migrations are added."""
     script = script_directory(settings)
-    digest = hashlib.sha256(f"toolkit-template {TEMPLATE_FORMAT}\n{server_version}\n".encode())
     root = Path(script.dir)
-    files = [root / "env.py"]
-    for location in script._version_locations:
-        files += sorted(p for p in Path(location).rglob("*.py") if "__pycache__" not in p.parts)
-    for path in files:
-        if path.is_file():
-            digest.update(f"{path.relative_to(root) if path.is_relative_to(root) else path}\n"
-                          .encode())
-            digest.update(path.read_bytes())
     try:
         heads, bases = sorted(script.get_heads()), sorted(script.get_bases())
     except CommandError as exc:
         raise ConfigError("alembic_ini", f"cannot read the migration history in {root}: {exc}"
                           ) from exc
-    digest.update(f"heads {' '.join(heads)}\n".encode())
     lineage = hashlib.sha256(" ".join(bases).encode()).hexdigest()[:12]
-    return digest.hexdigest(), lineage
+    static = static_files(settings, root, script._version_locations)
+    return collect(settings, server_version, heads, lineage, static, hashes)
+
+
+def sources(settings: Settings) -> list[Path]:
+    """env.py and the revision files: where discovery follows imports from."""
+    script = script_directory(settings)
+    files = [Path(script.dir) / "env.py"]
+    for location in script._version_locations:
+        files += sorted(p for p in Path(location).rglob("*.py") if "__pycache__" not in p.parts)
+    return [f for f in files if f.is_file()]
 
 
 class _Progress(logging.Handler):

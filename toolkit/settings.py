@@ -39,6 +39,9 @@ class Settings:
     template: str = ""  # a template built earlier in the pipeline, used as is by the tests
     image: str = ""  # the server image under test (set by image.build)
     server_binary: str = ""  # a local server binary under test
+    # inputs of the template that discovery cannot see (e.g. read by a subprocess): globs
+    # relative to the project directory
+    fingerprint_include: tuple[str, ...] = ()
 
     @classmethod
     def load(
@@ -125,6 +128,9 @@ def _coerce(field: dataclasses.Field[Any], value: Any, source: str) -> Any:
             return float(value)
         if kind == "Path":
             return Path(value)
+        if kind.startswith("tuple"):  # a TOML list, or a comma-separated string
+            items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
         return str(value)
     except ValueError as exc:
         raise ConfigError(

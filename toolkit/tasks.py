@@ -73,12 +73,35 @@ def settings(url: str | None = None, alembic_ini: str | None = None, **extra: An
     return Settings.load(database_url=url, alembic_ini=alembic_ini, **extra)
 
 
-@task(help=INI_HELP)
+@task(help={**INI_HELP, "explain": "print the fingerprint's inputs and what changed; build "
+                                    "nothing"})
 @edge
-def template(c: Context, url: str | None = None, alembic_ini: str | None = None) -> None:
+def template(c: Context, url: str | None = None, alembic_ini: str | None = None,
+             explain: bool = False) -> None:
     """Build the template database at Alembic head (a no-op when the migrations are unchanged)."""
-    tpl = core.ensure_template(settings(url, alembic_ini))
+    s = settings(url, alembic_ini)
+    if explain:
+        _explain(core.resolve(s))
+        return
+    tpl = core.ensure_template(s)
     print(tpl.name)
+
+
+def _explain(found: core.Resolution) -> None:
+    from toolkit import fingerprint
+
+    table = Table("input", "hash or value", "found by", box=None)
+    for name, value in found.inputs.items:
+        how = "discovered" if name not in found.inputs.static else "option" \
+            if name.startswith(fingerprint.OPTION) else "always"
+        table.add_row(name.removeprefix(fingerprint.OPTION), value, how)
+    Console(width=200).print(table)
+    name = found.template.name
+    if found.usable:
+        print(f"template {name} is up to date")
+        return
+    since = f"since {found.previous[0]}: " if found.previous else ""
+    print(f"db.template would build {name}; {since}{found.since(most=1000)}")
 
 
 @task(name="clone", help=INI_HELP)

@@ -52,7 +52,8 @@ class PostgreSQLEngine:
         return self._conn
 
     def _run(self, query: sql.Composable | str, params: tuple[object, ...] = ()) -> list[tuple]:
-        cur = self.conn.execute(query, params)  # type: ignore[arg-type]
+        # no parameters: None, so that a literal % in the query (a marker's text) stays literal
+        cur = self.conn.execute(query, params or None)  # type: ignore[arg-type]
         return cur.fetchall() if cur.description else []
 
     def server_version(self) -> str:
