@@ -63,9 +63,14 @@ def test_ci_variables(env: dict[str, str], expected: tuple[int, int] | None) -> 
     assert from_ci(env) == expected
 
 
-def test_explicit_flags_win_over_ci() -> None:
+def test_flags_may_repeat_the_ci_never_contradict_it() -> None:
     env = {"CI_NODE_INDEX": "3", "CI_NODE_TOTAL": "5"}
-    assert resolve(2, 4, env) == (2, 4)
+    assert resolve(3, 5, env) == (3, 5)
+    assert resolve(None, 5, env) == (3, 5)
+    with pytest.raises(ShardError, match="disagrees with CI_NODE_TOTAL=5"):
+        resolve(2, 4, env)
+    with pytest.raises(ShardError, match="disagrees with CI_NODE_INDEX"):
+        resolve(2, None, env)
     assert resolve(None, None, env) == (3, 5)
     assert resolve(None, None, {}) == (1, 1)
 

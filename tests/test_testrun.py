@@ -63,9 +63,10 @@ def test_ci_variables_choose_the_shard(suite: Path) -> None:
     gitlab = _toolkit(suite, "test.shard", "--dry-run",
                       env={"CI_NODE_INDEX": "3", "CI_NODE_TOTAL": "3"})
     assert "shard 3/3" in gitlab.stdout
+    # flags that contradict the CI would leave shards unrun: refused (see test_shard_safety)
     explicit = _toolkit(suite, "test.shard", "--shard=1", "--shards=2", "--dry-run",
                         env={"CI_NODE_INDEX": "3", "CI_NODE_TOTAL": "3"})
-    assert "shard 1/2" in explicit.stdout
+    assert explicit.returncode == 1 and "disagrees with CI_NODE_TOTAL=3" in explicit.stderr
 
 
 def test_empty_shard_exits_zero_with_a_line(tmp_path: Path) -> None:

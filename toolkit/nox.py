@@ -31,7 +31,9 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
     """Add toolkit's sessions to a noxfile's globals; ``project_dir`` is where the project's
     settings (pyproject.toml, alembic.ini, tests) live, relative to the noxfile."""
     project = Path(project_dir)
-    settings = Settings.load(project_dir=project, environ={})
+    # the environment too (TOOLKIT_SHARDS): ci.matrix and test.shard read it, and the
+    # sessions must be the same shards they compute
+    settings = Settings.load(project_dir=project)
     total = settings.shards
 
     def shard_session(k: int) -> Callable[[nox.Session], None]:

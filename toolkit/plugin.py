@@ -131,10 +131,28 @@ def _settings(config: pytest.Config) -> Settings:
     return Settings.load(project_dir=config.rootpath)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+class _CollectErrors:
+    """A shard plan runs without the terminal reporter, so it shows collection errors itself."""
+
+    def __init__(self) -> None:
+        self.reports: list[pytest.CollectReport] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.reports.append(report)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """The shard's tests, chosen from the whole collection: first, so that -k, -m, --deselect
+    and --lf deselect within the shard and never change the split."""
     spec = config.getoption("toolkit_shard")
     if not spec:
         return
+    recorder = config.pluginmanager.get_plugin("toolkit-durations")
+    if isinstance(recorder, _Durations):
+        recorder.collected = [i.nodeid for i in items]
     try:
         shard, total = shards.parse_spec(spec)
         settings = _settings(config)
@@ -147,6 +165,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in keep])
     items[:] = [i for i in items if i.nodeid in keep]
     if config.getoption("toolkit_shard_plan"):
+        watcher = config.pluginmanager.get_plugin("toolkit-collect-errors")
+        errors = watcher.reports if isinstance(watcher, _CollectErrors) else []
+        for report in errors:
+            print(f"ERROR collecting {report.nodeid}\n{report.longreprtext}")
+        if errors:
+            pytest.exit(f"{len(errors)} error(s) during collection: the plan is incomplete",
+                        returncode=pytest.ExitCode.INTERRUPTED)
         cost = shards.estimate(chosen, stored)
         for nodeid in chosen:
             print(f"{nodeid}\t{cost[nodeid]:.2f}s")
@@ -162,9 +187,11 @@ class _Durations:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.measured: dict[str, float] = {}
+        self.collected: list[str] | None = None  # a shard's whole collection, for merges
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.outcome != "skipped":
+        # an xfail's call report counts as skipped, but it ran: its time is real
+        if report.outcome != "skipped" or hasattr(report, "wasxfail"):
             self.measured[report.nodeid] = self.measured.get(report.nodeid, 0.0) + report.duration
 
     def pytest_sessionfinish(self) -> None:
@@ -175,7 +202,10 @@ class _Durations:
         try:
             target = (durations.shard_path(root, *shards.parse_spec(spec)) if spec
                       else durations.path(root))
-            durations.record(target, self.measured)
+            # which tests exist, so a merge can drop tests removed from files that still exist
+            # (only from a whole collection: node ids on the command line make a partial one)
+            whole = spec and not any("::" in arg for arg in self.config.args)
+            durations.record(target, self.measured, self.collected if whole else None)
         except (OSError, ToolkitError) as exc:
             self.config.issue_config_time_warning(
                 pytest.PytestWarning(f"toolkit: durations not recorded: {exc}"), stacklevel=2)
@@ -183,6 +213,15 @@ class _Durations:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_Durations(config), "toolkit-durations")
+    if config.getoption("toolkit_shard"):
+        # --lf skips whole files at collection time, which would split a smaller suite and move
+        # the failures to other shards: collect everything, and let --lf deselect afterwards
+        lf = config.pluginmanager.get_plugin("lfplugin-collwrapper")
+        if lf is not None:
+            config.pluginmanager.unregister(lf)
+    if config.getoption("toolkit_shard_plan"):
+        config.option.collectonly = True  # plan in this process: xdist starts no workers
+        config.pluginmanager.register(_CollectErrors(), "toolkit-collect-errors")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

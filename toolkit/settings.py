@@ -73,6 +73,9 @@ class Settings:
                 raw[key] = (value, f"--{key.replace('_', '-')}")
         values = {k: _coerce(fields[k], v, source) for k, (v, source) in raw.items()}
         settings = cls(project_dir=root, **values)
+        if settings.shards < 1:
+            raise ConfigError("shards", f"setting shards from {raw['shards'][1]} must be at "
+                              f"least 1, not {settings.shards}")
         if not settings.prefix.replace("_", "").isalnum() or not settings.prefix.islower():
             raise ConfigError("prefix", f"prefix {settings.prefix!r} must be lowercase letters, "
                               "digits and underscores (set TOOLKIT_PREFIX)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from toolkit.errors import ToolkitError
 
@@ -28,10 +28,8 @@ def partition(items: Iterable[str], shards: int, strategy: str = "hash",
     ``hash``: an item's shard depends on its name alone, so adding a test never moves another.
     ``duration``: longest first onto the least-loaded shard, from ``durations`` (unknown items
     count as the mean of the known ones)."""
-    if shards < 1:
-        raise ShardError(f"the number of shards must be at least 1, not {shards}")
-    if strategy not in STRATEGIES:
-        raise ShardError(f"unknown shard strategy {strategy!r}: choose {' or '.join(STRATEGIES)}")
+    check_count(shards, "the number of shards")
+    check_strategy(strategy)
     unique = sorted(set(items))
     result: list[list[str]] = [[] for _ in range(shards)]
     if strategy == "hash":
@@ -66,7 +64,15 @@ CI_NODES = (
 
 def from_ci(environ: Mapping[str, str] | None = None) -> tuple[int, int] | None:
     """(shard, shards), 1-based, from the CI's parallel-node variables, or None outside one."""
+    found = ci_nodes(environ)
+    return (found[0][0], found[0][1]) if found else None
+
+
+def ci_nodes(environ: Mapping[str, str] | None = None) -> list[tuple[int, int, str, str]]:
+    """Every CI's parallel-node variables that are set, as (shard, shards, index variable,
+    total variable), shards 1-based."""
     env = os.environ if environ is None else environ
+    found = []
     for index_var, total_var, base in CI_NODES:
         if env.get(index_var) and env.get(total_var):
             try:
@@ -74,28 +80,54 @@ def from_ci(environ: Mapping[str, str] | None = None) -> tuple[int, int] | None:
             except ValueError as exc:
                 raise ShardError(f"{index_var}={env[index_var]!r} / {total_var}="
                                  f"{env[total_var]!r} are not whole numbers") from exc
-            return index - base + 1, total
-    return None
+            found.append((index - base + 1, total, index_var, total_var))
+    return found
 
 
-def resolve(shard: int | None, shards: int | None, environ: Mapping[str, str] | None = None
-            ) -> tuple[int, int]:
-    """The shard to run, 1-based: explicit flags win, then the CI's variables, else 1/1."""
-    if shard is None or shards is None:
-        detected = from_ci(environ)
-        if detected is None and (shard is not None or shards is not None):
-            raise ShardError("give both --shard K and --shards N (or run inside a CI job "
-                             "split over parallel nodes)")
-        ci_shard, ci_shards = detected or (1, 1)
-        shard = ci_shard if shard is None else shard
-        shards = ci_shards if shards is None else shards
+def check_count(shards: int, what: str = "--shards") -> int:
+    if shards < 1:
+        raise ShardError(f"{what} must be at least 1, not {shards}")
+    return shards
+
+
+def resolve(shard: int | None, shards: int | None, environ: Mapping[str, str] | None = None,
+            say: Callable[[str], None] | None = None) -> tuple[int, int]:
+    """The shard to run, 1-based: from the CI's variables inside a CI job split over parallel
+    nodes (flags may repeat them, never contradict them), else from both flags, else 1/1."""
+    if shards is not None:
+        check_count(shards)
+    detected = ci_nodes(environ)
+    if len(detected) > 1 and say is not None:
+        names = ", ".join(f"{i}/{t}" for _, _, i, t in detected)
+        say(f"toolkit: several CIs' parallel-node variables are set ({names}); using "
+            f"{detected[0][2]}/{detected[0][3]}")
+    if detected:
+        ci_shard, ci_shards, index_var, total_var = detected[0]
+        if shards is not None and shards != ci_shards:
+            raise ShardError(f"--shards {shards} disagrees with {total_var}={ci_shards} set by "
+                             "the CI: drop the flag (or the variable), or some shards never run")
+        if shard is not None and shard != ci_shard:
+            raise ShardError(f"--shard {shard} disagrees with {index_var} (shard {ci_shard} of "
+                             f"{ci_shards} on this node): drop the flag, or every node runs the "
+                             "same shard")
+        shard, shards = ci_shard, ci_shards
+    elif (shard is None) != (shards is None):
+        raise ShardError("give both --shard K and --shards N (or run inside a CI job "
+                         "split over parallel nodes)")
+    shard, shards = (1 if shard is None else shard), (1 if shards is None else shards)
     if not 1 <= shard <= shards:
         raise ShardError(f"shard {shard} is outside 1..{shards} (shards are numbered from 1)")
     return shard, shards
 
 
+def check_strategy(strategy: str) -> str:
+    if strategy not in STRATEGIES:
+        raise ShardError(f"unknown shard strategy {strategy!r}: choose {' or '.join(STRATEGIES)}")
+    return strategy
+
+
 def parse_spec(spec: str) -> tuple[int, int]:
-    """'K/N' as given to --toolkit-shard."""
+    """'K/N' as given to --toolkit-shard (which must agree with the CI's variables, if set)."""
     try:
         k, n = (int(part) for part in spec.split("/"))
     except ValueError as exc:

@@ -374,7 +374,10 @@ def test_durations(c: Context, merge: list[str] | None = None) -> None:
 @edge
 def matrix(c: Context, shards: str | None = None) -> None:
     """Print the shard numbers as JSON, for a GitHub Actions strategy.matrix."""
-    count = _number(shards, "--shards") or settings().shards
+    from toolkit.shards import check_count
+
+    count = _number(shards, "--shards")
+    count = settings().shards if count is None else check_count(count)
     print(json.dumps(list(range(1, count + 1))))
 
 

@@ -48,11 +48,11 @@ def run_shard(settings: Settings, shard: int | None, total: int | None, strategy
               dry_run: bool, pytest_args: Sequence[str], say: Callable[[str], None] = print
               ) -> int:
     """pytest on shard K of N of the integration suite; its exit code (0 for an empty shard)."""
-    k, n = shards.resolve(shard, total)
-    strategy = strategy or settings.shard_strategy
+    k, n = shards.resolve(shard, total, say=lambda line: print(line, file=sys.stderr))
+    strategy = shards.check_strategy(strategy or settings.shard_strategy)
     args = [str(settings.path(settings.integration_dir)), f"--toolkit-shard={k}/{n}",
             f"--toolkit-shard-strategy={strategy}", *pytest_args]
-    if dry_run:
+    if dry_run:  # the plugin plans on the full collection, without xdist workers
         args += ["--toolkit-shard-plan", "-p", "no:terminal"]
     template = None if dry_run else _template(settings)
     return _pytest(settings, args, template, say,
