@@ -17,12 +17,17 @@ def pg(project, postgres_url):
     return settings_for(project, postgres_url, clone_wait_s=0.5)
 
 
-def test_template_is_marked_as_template_with_comment(pg) -> None:
+def test_template_is_marked_as_template_in_toolkits_meta_database(pg) -> None:
     tpl = ensure_template(pg)
     with psycopg.connect(**connect_kwargs(parse(pg.database_url))) as conn:
-        row = conn.execute("SELECT datistemplate, shobj_description(oid, 'pg_database') "
+        row = conn.execute("SELECT datistemplate, shobj_description(oid, 'pg_database'), oid "
                            "FROM pg_database WHERE datname = %s", (tpl.name,)).fetchone()
-    assert row[0] is True and '"kind": "template"' in row[1]
+    # the marker is kept by oid in <prefix>meta; COMMENT ON DATABASE stays the migrations'
+    assert row[0] is True and row[1] is None
+    with psycopg.connect(**connect_kwargs(parse(pg.database_url), f"{pg.prefix}meta")) as conn:
+        marker = conn.execute("SELECT marker FROM markers WHERE db_oid = %s",
+                              (row[2],)).fetchone()
+    assert '"kind": "template"' in marker[0]
 
 
 def test_drop_ends_open_sessions(pg) -> None:

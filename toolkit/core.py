@@ -14,8 +14,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from toolkit import crash, migrate, urls
 from toolkit import fingerprint as fp
-from toolkit import migrate, urls
 from toolkit.engines import Engine, get_engine
 from toolkit.errors import NotOwnedError, ToolkitError
 from toolkit.fingerprint import Inputs
@@ -138,11 +138,13 @@ def ensure_template(settings: Settings) -> Template:
         except BaseException:
             engine.drop(building)
             raise
+        crash.point("core.template.migrated")
         # what this build read, not what earlier builds did: a file the migrations no longer
         # read stops being an input
         built = fp.with_discovered(settings, static, seen.names, hashes)
         engine.finish_template(building, name,
                                marker.with_kind("template").with_inputs(built.as_dict()))
+        crash.point("core.template.finished")
         fp.record(settings, template.lineage, built.discovered)
         log.info("template %s is ready", name)
     return template
@@ -158,15 +160,27 @@ def find_template(settings: Settings, name: str) -> Template:
     return Template(name, engine.database_url(name), marker.fingerprint, marker.lineage)
 
 
+def _owned(engine: Engine, name: str) -> Marker | None | bool:
+    """The marker (or interrupted creation's record) proving ``name`` is toolkit's; False when
+    it does not exist; None when it exists and is not provably toolkit's."""
+    markers = engine.markers(name)
+    if name not in markers:
+        return False
+    return markers[name] or engine.leftover(name)
+
+
 def _drop_leftover(engine: Engine, name: str) -> None:
     """Remove what a crashed build left under our names, refusing anything not ours."""
-    if name not in engine.markers(name):
+    owned = _owned(engine, name)
+    if owned is False:
+        engine.forget(name)  # a record of a creation that never happened
         return
-    marker = engine.marker(name)
-    if marker is None:
+    if owned is None:
         raise NotOwnedError(name)
-    log.info("removing %s left by an interrupted build (pid %s)", name, marker.pid)
+    assert isinstance(owned, Marker)
+    log.info("removing %s left by an interrupted build (pid %s)", name, owned.pid)
     engine.drop(name)
+    crash.point("core.leftover.dropped")
 
 
 def create_clone(settings: Settings, template: Template, owner_pid: int | None = None) -> Clone:
@@ -200,9 +214,11 @@ def clone(settings: Settings, template: Template | None = None, keep: bool = Fal
 def drop(settings: Settings, name: str) -> bool:
     """Drop a database toolkit created; False if it was already gone. Refuses others."""
     engine = get_engine(settings)
-    if name not in engine.markers(name):
+    owned = _owned(engine, name)
+    if owned is False:
+        engine.forget(name)
         return False
-    if engine.marker(name) is None:
+    if owned is None:
         raise NotOwnedError(name)
     engine.drop(name)
     return True
@@ -212,27 +228,39 @@ def drop(settings: Settings, name: str) -> bool:
 class Entry:
     name: str
     marker: Marker | None
+    interrupted: Marker | None = None  # the record of a creation a killed process left unmarked
 
     def as_dict(self) -> dict[str, object]:
-        m = self.marker
+        m = self.marker or self.interrupted
         if m is None:
             return {"name": self.name, "kind": "not toolkit's"}
-        return {"name": self.name, "kind": m.kind, "fingerprint": m.fingerprint[:12],
+        kind = m.kind if self.marker else f"interrupted {m.kind}"
+        return {"name": self.name, "kind": kind, "fingerprint": m.fingerprint[:12],
                 "lineage": m.lineage, "owner": f"{m.host}:{m.pid}",
                 "owner_alive": m.owner_alive(), "created": m.created, "age_s": round(m.age_s)}
 
 
 def status(settings: Settings) -> list[Entry]:
     """Every database under toolkit's prefix, marked or not."""
-    return [Entry(name, marker)
-            for name, marker in get_engine(settings).markers(settings.prefix).items()]
+    engine = get_engine(settings)
+    return [Entry(name, marker, None if marker else engine.leftover(name))
+            for name, marker in engine.markers(settings.prefix).items()]
 
 
 def gc(settings: Settings, dry_run: bool = False) -> list[tuple[str, str]]:
     """Drop clones and unfinished builds whose owner is gone, and templates beyond the newest
     ``keep_templates`` of each lineage. Returns (name, reason) for what was (or would be) dropped."""
-    entries = [e for e in status(settings) if e.marker is not None]
+    engine = get_engine(settings)
+    everything = status(settings)
+    entries = [e for e in everything if e.marker is not None]
     doomed: list[tuple[str, str]] = []
+    for entry in everything:
+        m = entry.interrupted
+        if m is not None and not m.owner_alive():
+            doomed.append((entry.name, f"{m.kind} left unmarked by {m.host}:{m.pid}, "
+                                       "which is gone"))
+    stale = [(name, m) for name, m in engine.intents(settings.prefix).items()
+             if not m.owner_alive()]
     lineages: dict[str, list[Entry]] = {}
     for entry in entries:
         m = entry.marker
@@ -249,10 +277,13 @@ def gc(settings: Settings, dry_run: bool = False) -> list[tuple[str, str]]:
                 doomed.append((entry.name, f"template older than the newest "
                                            f"{settings.keep_templates} of its lineage"))
     if not dry_run:
-        engine = get_engine(settings)
         for name, _ in doomed:
             engine.drop(name)
-    return doomed
+            crash.point("core.gc.dropped")
+        for name, _ in stale:
+            engine.forget(name)
+    return doomed + [(name, f"record of a {m.kind} that {m.host}:{m.pid} never made "
+                            "(no database)") for name, m in stale]
 
 
 __all__ = ["Clone", "Entry", "Template", "ToolkitError", "clone", "create_clone", "drop",

@@ -29,6 +29,17 @@ class Engine(Protocol):
 
     def marker(self, name: str) -> Marker | None: ...
 
+    def intents(self, prefix: str) -> dict[str, Marker]:
+        """Records of creations under ``prefix`` whose database does not exist (the process
+        was killed before it made it, or it was dropped by hand): ``forget`` removes them."""
+
+    def leftover(self, name: str) -> Marker | None:
+        """The record under which toolkit was creating ``name``, when the database exists but
+        was left unmarked by a killed process (engines that create and mark in one step: never)."""
+
+    def forget(self, name: str) -> None:
+        """Remove the record of a creation whose database does not exist."""
+
     def create(self, name: str, marker: Marker) -> None:
         """Create an empty database carrying ``marker``."""
 
@@ -38,7 +49,8 @@ class Engine(Protocol):
     def create_clone(self, template: str, name: str, marker: Marker) -> None: ...
 
     def drop(self, name: str) -> None:
-        """End the database's connections, then drop it and its marker; no error if it is gone."""
+        """End the database's connections, then drop it and its marker (or intent); no error if
+        it is gone."""
 
     def database_url(self, name: str) -> URL: ...
 

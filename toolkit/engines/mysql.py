@@ -12,7 +12,7 @@ from pymysql.constants import CLIENT
 from sqlalchemy.dialects.mysql.base import MySQLDialect
 from sqlalchemy.engine import URL
 
-from toolkit import urls
+from toolkit import crash, urls
 from toolkit.errors import LockTimeoutError, ServerUnreachableError
 from toolkit.marker import Marker
 from toolkit.settings import Settings
@@ -46,6 +46,7 @@ class MySQLEngine:
         self.url = url
         self.meta = f"{settings.prefix}meta"
         self._conn: pymysql.connections.Connection | None = None
+        self._mariadb: bool | None = None
 
     @property
     def conn(self) -> pymysql.connections.Connection:
@@ -87,26 +88,68 @@ class MySQLEngine:
         finally:
             conn.close()  # the lock dies with the session
 
+    @property
+    def mariadb(self) -> bool:
+        """MariaDB (10.5+) keeps a comment on the database itself, which ties a marker to the
+        database it describes; MySQL has none, so there a marker goes by the name alone."""
+        if self._mariadb is None:
+            self._mariadb = self.server_version().startswith("mariadb")
+        return self._mariadb
+
+    @staticmethod
+    def _token(marker: Marker) -> str:
+        """What the database's own comment says: who created it, and when."""
+        return f"toolkit {marker.host}:{marker.pid}:{marker.started}:{marker.created}"
+
+    def _schemata(self, prefix: str) -> dict[str, str | None]:
+        column = "schema_comment" if self.mariadb else "NULL"
+        rows = self._run(f"SELECT schema_name, {column} FROM information_schema.schemata "
+                         "WHERE LEFT(schema_name, %s) = %s", (len(prefix), prefix))
+        return {name: comment for name, comment in rows if name != self.meta}
+
+    def _rows(self, prefix: str) -> dict[str, Marker | None]:
+        return {name: Marker.loads(text) for name, text in self._run(
+            f"SELECT name, marker FROM {quote(self.meta)}.markers WHERE LEFT(name, %s) = %s",
+            (len(prefix), prefix))}
+
     def markers(self, prefix: str) -> dict[str, Marker | None]:
-        names = [r[0] for r in self._run("SELECT schema_name FROM information_schema.schemata "
-                                         "WHERE LEFT(schema_name, %s) = %s ORDER BY schema_name",
-                                         (len(prefix), prefix))]
-        stored = dict(self._run(f"SELECT name, marker FROM {quote(self.meta)}.markers"))
-        return {n: Marker.loads(stored.get(n)) for n in names if n != self.meta}
+        rows = self._rows(prefix)
+        out: dict[str, Marker | None] = {}
+        for name, comment in sorted(self._schemata(prefix).items()):
+            marker = rows.get(name)
+            # on MariaDB a row is this database's marker only if the database says so: one
+            # dropped and re-created by hand under the same name is not toolkit's
+            valid = marker is not None and (not self.mariadb or comment == self._token(marker))
+            out[name] = marker if valid else None
+        return out
 
     def marker(self, name: str) -> Marker | None:
-        rows = self._run(f"SELECT marker FROM {quote(self.meta)}.markers WHERE name = %s "
-                         "AND name IN (SELECT schema_name FROM information_schema.schemata)",
-                         (name,))
-        return Marker.loads(rows[0][0]) if rows else None
+        return self.markers(name).get(name)
+
+    def intents(self, prefix: str) -> dict[str, Marker]:
+        existing = self._schemata(prefix)
+        return {n: m for n, m in self._rows(prefix).items() if n not in existing and m}
+
+    def leftover(self, name: str) -> Marker | None:
+        if self.mariadb:
+            return None  # created with its comment in one statement: never left unmarked
+        return self._rows(name).get(name)
+
+    def forget(self, name: str) -> None:
+        self._run(f"DELETE FROM {quote(self.meta)}.markers WHERE name = %s", (name,))
 
     def _set_marker(self, name: str, marker: Marker, ddl: str | None = None) -> None:
         self._run(f"REPLACE INTO {quote(self.meta)}.markers (name, marker, ddl) "
                   "VALUES (%s, %s, %s)", (name, marker.dumps(), ddl))
 
     def create(self, name: str, marker: Marker) -> None:
-        self._set_marker(name, marker)
-        self._run(f"CREATE DATABASE {quote(name)}")
+        self._set_marker(name, marker)  # the intent: written before the database exists
+        crash.point("mysql.create.intent")
+        if self.mariadb:
+            self._run(f"CREATE DATABASE {quote(name)} COMMENT %s", (self._token(marker),))
+        else:
+            self._run(f"CREATE DATABASE {quote(name)}")
+        crash.point("mysql.create.created")
 
     def finish_template(self, building: str, name: str, marker: Marker) -> None:
         # MySQL cannot rename a database, so the template is built under its final name and
@@ -150,6 +193,7 @@ class MySQLEngine:
                 # one statement per call: trigger and routine bodies contain ';'
                 for statement in snapshot["ddl"]:
                     cur.execute(statement)
+                crash.point("mysql.clone.tables")
                 if snapshot["filled"]:
                     cur.execute(";".join(f"INSERT INTO {dst}.{quote(t)} SELECT * FROM "
                                          f"{src}.{quote(t)}" for t in snapshot["filled"]))
@@ -168,7 +212,8 @@ class MySQLEngine:
             except pymysql.err.OperationalError:
                 pass  # the session ended by itself in between
         self._run(f"DROP DATABASE IF EXISTS {quote(name)}")
-        self._run(f"DELETE FROM {quote(self.meta)}.markers WHERE name = %s", (name,))
+        crash.point("mysql.drop.dropped")
+        self.forget(name)
 
     def database_url(self, name: str) -> URL:
         return self.url.set(database=name)

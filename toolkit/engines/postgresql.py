@@ -1,4 +1,8 @@
-"""PostgreSQL: clones by CREATE DATABASE … TEMPLATE, markers in COMMENT ON DATABASE."""
+"""PostgreSQL: clones by CREATE DATABASE … TEMPLATE. Markers live in toolkit's own
+``<prefix>meta`` database, keyed by the database's oid, so a marker belongs to the database it
+describes (not to its name, and not in COMMENT ON DATABASE, which stays the migrations'). A
+marker row is written before the database is created (an intent, with no oid yet), so a
+database left unmarked by a killed process is still known to be toolkit's."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from toolkit import urls
+from toolkit import crash, urls
 from toolkit.errors import LockTimeoutError, ServerUnreachableError, TemplateInUseError
 from toolkit.marker import Marker
 from toolkit.settings import Settings
@@ -39,7 +43,9 @@ class PostgreSQLEngine:
         self.url = url
         self.clone_wait_s = settings.clone_wait_s
         self.strategy = settings.pg_clone_strategy
+        self.meta = f"{settings.prefix}meta"
         self._conn: psycopg.Connection | None = None
+        self._meta: psycopg.Connection | None = None
 
     @property
     def conn(self) -> psycopg.Connection:
@@ -55,6 +61,33 @@ class PostgreSQLEngine:
         # no parameters: None, so that a literal % in the query (a marker's text) stays literal
         cur = self.conn.execute(query, params or None)  # type: ignore[arg-type]
         return cur.fetchall() if cur.description else []
+
+    def _m(self, query: str, params: tuple[object, ...] = ()) -> list[tuple]:
+        """A query on the markers table in the meta database (created on first use)."""
+        if self._meta is None or self._meta.closed:
+            self._meta = self._connect_meta()
+        cur = self._meta.execute(query, params or None)  # type: ignore[arg-type]
+        return cur.fetchall() if cur.description else []
+
+    def _connect_meta(self) -> psycopg.Connection:
+        try:
+            conn = psycopg.connect(**connect_kwargs(self.url, self.meta))  # type: ignore[arg-type]
+        except psycopg.OperationalError:
+            if self._run("SELECT 1 FROM pg_database WHERE datname = %s", (self.meta,)):
+                raise
+            try:
+                self._run(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.meta)))
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another process made it first
+            conn = psycopg.connect(**connect_kwargs(self.url, self.meta))  # type: ignore[arg-type]
+        conn.execute("CREATE TABLE IF NOT EXISTS markers (name text NOT NULL, db_oid oid UNIQUE, "
+                     "marker text NOT NULL)")
+        return conn
+
+    def _databases(self, prefix: str) -> dict[str, tuple[int, str | None]]:
+        rows = self._run("SELECT datname, oid, shobj_description(oid, 'pg_database') "
+                         "FROM pg_database WHERE starts_with(datname, %s)", (prefix,))
+        return {name: (oid, comment) for name, oid, comment in rows if name != self.meta}
 
     def server_version(self) -> str:
         return f"postgresql {self.conn.info.server_version // 10000}"
@@ -77,30 +110,63 @@ class PostgreSQLEngine:
             conn.close()  # closing the session releases the advisory lock
 
     def markers(self, prefix: str) -> dict[str, Marker | None]:
-        rows = self._run(
-            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-            "WHERE starts_with(datname, %s) ORDER BY datname", (prefix,))
-        return {name: Marker.loads(comment) for name, comment in rows}
+        databases = self._databases(prefix)
+        if not databases:
+            return {}
+        by_oid = {oid: text for oid, text in self._m(
+            "SELECT db_oid, marker FROM markers WHERE db_oid IS NOT NULL")}
+        # a COMMENT marker is how toolkit marked databases before the meta database
+        return {name: Marker.loads(by_oid.get(oid) or comment)
+                for name, (oid, comment) in sorted(databases.items())}
 
     def marker(self, name: str) -> Marker | None:
-        rows = self._run("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                         "WHERE datname = %s", (name,))
+        return self.markers(name).get(name)
+
+    def intents(self, prefix: str) -> dict[str, Marker]:
+        # pg_database is a shared catalog: the meta connection sees every database
+        rows = self._m("SELECT name, marker FROM markers WHERE starts_with(name, %s) AND "
+                       "(db_oid IS NULL OR db_oid NOT IN (SELECT oid FROM pg_database)) AND "
+                       "name NOT IN (SELECT datname FROM pg_database)", (prefix,))
+        return {name: m for name, text in rows if (m := Marker.loads(text)) is not None}
+
+    def leftover(self, name: str) -> Marker | None:
+        rows = self._m("SELECT marker FROM markers WHERE db_oid IS NULL AND name = %s", (name,))
         return Marker.loads(rows[0][0]) if rows else None
 
-    def _comment(self, name: str, marker: Marker) -> None:
-        self._run(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-            sql.Identifier(name), sql.Literal(marker.dumps())))
+    def forget(self, name: str) -> None:
+        self._m("DELETE FROM markers WHERE name = %s AND (db_oid IS NULL OR db_oid NOT IN "
+                "(SELECT oid FROM pg_database))", (name,))
+
+    def _create(self, name: str, marker: Marker, statement: sql.Composable,
+                point: str) -> None:
+        """Intent, database, then the intent bound to the database's oid: killed anywhere in
+        between, what is left is recognisably toolkit's."""
+        self._m("DELETE FROM markers WHERE db_oid IS NULL AND name = %s", (name,))
+        self._m("INSERT INTO markers (name, marker) VALUES (%s, %s)", (name, marker.dumps()))
+        crash.point(f"{point}.intent")
+        self._run(statement)
+        crash.point(f"{point}.created")
+        oid = self._run("SELECT oid FROM pg_database WHERE datname = %s", (name,))[0][0]
+        self._m("DELETE FROM markers WHERE db_oid = %s", (oid,))  # a reused oid's stale row
+        self._m("UPDATE markers SET db_oid = %s WHERE db_oid IS NULL AND name = %s", (oid, name))
+
+    def _set_marker(self, name: str, marker: Marker) -> None:
+        self._m("UPDATE markers SET marker = %s, name = %s WHERE db_oid = "
+                "(SELECT oid FROM pg_database WHERE datname = %s)", (marker.dumps(), name, name))
 
     def create(self, name: str, marker: Marker) -> None:
-        self._run(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        self._comment(name, marker)
+        self._create(name, marker, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)),
+                     "pg.create")
 
     def finish_template(self, building: str, name: str, marker: Marker) -> None:
         self._run(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(building), sql.Identifier(name)))
+        crash.point("pg.finish.renamed")
         self._run(sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(name)))
-        # the comment is the completion mark: written last, so a crash leaves a "building" marker
-        self._comment(name, marker)
+        crash.point("pg.finish.is-template")
+        # the template marker is the completion mark: written last, so a crash before it leaves
+        # the database marked "building" (the marker follows the oid through the rename)
+        self._set_marker(name, marker)
 
     def create_clone(self, template: str, name: str, marker: Marker) -> None:
         statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
@@ -108,30 +174,36 @@ class PostgreSQLEngine:
         deadline = time.monotonic() + self.clone_wait_s
         while True:
             try:
-                self._run(statement)
+                self._create(name, marker, statement, "pg.clone")
                 break
             except psycopg.errors.ObjectInUse as exc:
                 # another session sits on the template; PostgreSQL itself waits up to 5 s per
                 # attempt for it to leave, so retrying is the polite wait
                 if time.monotonic() >= deadline:
+                    self.forget(name)
                     raise TemplateInUseError(template, self._sessions(template),
                                              self.clone_wait_s) from exc
-        self._comment(name, marker)
 
     def _sessions(self, database: str) -> list[tuple[int, str]]:
         return [(pid, app) for pid, app in self._run(
             "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s", (database,))]
 
     def drop(self, name: str) -> None:
-        if not self._run("SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
+        oid = self._run("SELECT oid FROM pg_database WHERE datname = %s", (name,))
+        if not oid:
+            self.forget(name)
             return
         self._run(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name)))
         # WITH (FORCE) terminates the database's sessions first (PostgreSQL 13+)
         self._run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        crash.point("pg.drop.dropped")
+        self._m("DELETE FROM markers WHERE db_oid = %s OR (db_oid IS NULL AND name = %s)",
+                (oid[0][0], name))
 
     def database_url(self, name: str) -> URL:
         return self.url.set(database=name)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        for conn in (self._conn, self._meta):
+            if conn is not None:
+                conn.close()

@@ -1,9 +1,13 @@
-"""SQLite: each database is a file beside the one the URL names; markers are JSON sidecars."""
+"""SQLite: each database is a file beside the one the URL names; markers are JSON sidecars,
+written (atomically) before the file they describe, so a sidecar is also the intent: a file is
+toolkit's only with its sidecar, and a sidecar without its file is an interrupted creation."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +16,7 @@ from pathlib import Path
 import filelock
 from sqlalchemy.engine import URL
 
+from toolkit import crash
 from toolkit.errors import LockTimeoutError
 from toolkit.marker import Marker
 from toolkit.settings import Settings
@@ -54,27 +59,70 @@ class SQLiteEngine:
     def markers(self, prefix: str) -> dict[str, Marker | None]:
         if not self.directory.is_dir():
             return {}
-        return {p.name[: -len(SUFFIX)]: self.marker(p.name[: -len(SUFFIX)])
-                for p in sorted(self.directory.glob(f"{prefix}*{SUFFIX}"))}
+        names = {p.name[: -len(SUFFIX)] for p in self.directory.glob(f"{prefix}*{SUFFIX}")}
+        # a sidecar whose file is missing: a creation that was interrupted (see marker())
+        names |= {p.name[: -len(SUFFIX + SIDECAR)]
+                  for p in self.directory.glob(f"{prefix}*{SUFFIX}{SIDECAR}")}
+        return {name: self.marker(name) for name in sorted(names)}
 
     def marker(self, name: str) -> Marker | None:
         try:
-            return Marker.loads(self._sidecar(name).read_text())
+            marker = Marker.loads(self._sidecar(name).read_text())
         except OSError:
             return None
+        if marker is not None and not self._file(name).exists():
+            # never usable, and gc's to clean up once its owner is gone
+            return marker.with_kind("building")
+        return marker
+
+    def intents(self, prefix: str) -> dict[str, Marker]:
+        """Sidecar writes a killed process never finished (the sidecars themselves are the
+        intents, and markers() lists them)."""
+        found: dict[str, Marker] = {}
+        if not self.directory.is_dir():
+            return found
+        for tmp in self.directory.glob(f".{glob.escape(prefix)}*{SUFFIX}{SIDECAR}.*.tmp"):
+            name, pid = tmp.name[1:].split(SUFFIX + SIDECAR)[0], tmp.name.rsplit(".", 2)[-2]
+            if not _alive(pid):
+                try:
+                    marker = Marker.loads(tmp.read_text())
+                except OSError:
+                    marker = None
+                found[name] = marker or Marker("building", "", "", socket.gethostname(),
+                                               int(pid), 0, "")
+        return found
+
+    def leftover(self, name: str) -> Marker | None:
+        return None
+
+    def forget(self, name: str) -> None:
+        self._sidecar(name).unlink(missing_ok=True)
+        for tmp in self.directory.glob(f".{glob.escape(self._sidecar(name).name)}.*.tmp"):
+            if not _alive(tmp.name.rsplit(".", 2)[-2]):
+                tmp.unlink(missing_ok=True)  # a sidecar write a killed process never finished
 
     def _write_marker(self, name: str, marker: Marker) -> None:
-        self._sidecar(name).write_text(marker.dumps())
+        # atomically: a process killed mid-write must not leave half a sidecar, which would
+        # make its file look like somebody else's
+        sidecar = self._sidecar(name)
+        tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
+        tmp.write_text(marker.dumps())
+        os.replace(tmp, sidecar)
 
     def create(self, name: str, marker: Marker) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._write_marker(name, marker)
+        crash.point("sqlite.create.intent")
         sqlite3.connect(self._file(name)).close()
+        crash.point("sqlite.create.created")
 
     def finish_template(self, building: str, name: str, marker: Marker) -> None:
-        # the template file only ever appears complete: the sidecar first, then an atomic rename
+        # the rename is the commit point: before it the template's sidecar has no file (so it
+        # reads as an interrupted build), after it the file is complete
         self._write_marker(name, marker)
+        crash.point("sqlite.finish.marked")
         os.replace(self._file(building), self._file(name))
+        crash.point("sqlite.finish.renamed")
         self._sidecar(building).unlink(missing_ok=True)
 
     def _sidecar(self, name: str) -> Path:
@@ -82,16 +130,29 @@ class SQLiteEngine:
 
     def create_clone(self, template: str, name: str, marker: Marker) -> None:
         self._write_marker(name, marker)
+        crash.point("sqlite.clone.intent")
         shutil.copyfile(self._file(template), self._file(name))
+        crash.point("sqlite.clone.copied")
 
     def drop(self, name: str) -> None:
         base = self._file(name)
         for suffix in ("", "-wal", "-shm", "-journal"):
             base.with_name(base.name + suffix).unlink(missing_ok=True)
-        self._sidecar(name).unlink(missing_ok=True)
+        crash.point("sqlite.drop.files")
+        self.forget(name)
 
     def database_url(self, name: str) -> URL:
         return self.url.set(database=str(self._file(name)))
 
     def close(self) -> None:
         pass
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        pass
+    return True
