@@ -1,5 +1,8 @@
 """The ``toolkit`` command: the same tasks as ``toolkit.tasks.namespace``, in any directory."""
 
+import os
+import sys
+
 from invoke.program import Program
 
 from toolkit import __version__
@@ -9,4 +12,10 @@ program = Program(namespace=namespace, version=__version__, name="toolkit", bina
 
 
 def main() -> None:
-    program.run()
+    try:
+        program.run()
+    except BrokenPipeError:
+        # the reader went away (`toolkit db.status --json | head -1`): nothing more to say, and
+        # Python's own flush at exit must not complain either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -188,8 +189,13 @@ def create_clone(settings: Settings, template: Template, owner_pid: int | None =
     ``gc`` leaves it alone while ``owner_pid`` (default: this process) is alive."""
     engine = get_engine(settings)
     name = f"{settings.prefix}cl_{secrets.token_hex(5)}"
-    engine.create_clone(template.name, name,
-                        Marker.new("clone", template.fingerprint, template.lineage, owner_pid))
+    try:
+        engine.create_clone(template.name, name,
+                            Marker.new("clone", template.fingerprint, template.lineage,
+                                       owner_pid))
+    except BaseException:
+        engine.drop(name)  # no half-made clone (or its marker) outlives the failure
+        raise
     return Clone(name, engine.database_url(name), template)
 
 
@@ -213,6 +219,9 @@ def clone(settings: Settings, template: Template | None = None, keep: bool = Fal
 
 def drop(settings: Settings, name: str) -> bool:
     """Drop a database toolkit created; False if it was already gone. Refuses others."""
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise ToolkitError(f"{name!r} is not a database name toolkit makes (lowercase letters, "
+                           "digits, underscores; no patterns): see `toolkit db.status`")
     engine = get_engine(settings)
     owned = _owned(engine, name)
     if owned is False:

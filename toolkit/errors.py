@@ -34,9 +34,13 @@ class ServerUnreachableError(ToolkitError):
 
 
 class MigrationError(ToolkitError):
-    def __init__(self, revision: str | None, reason: str) -> None:
+    def __init__(self, revision: str | None, reason: str, loading: bool = False) -> None:
         self.revision = revision
         self.reason = reason
+        if loading:
+            super().__init__(f"cannot load the migrations: {reason} (fix it and run "
+                             "`toolkit db.template` again)")
+            return
         where = f"revision {revision}" if revision else "the migration environment (env.py)"
         super().__init__(
             f"migration failed at {where}: {reason} "

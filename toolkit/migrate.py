@@ -55,9 +55,20 @@ def inputs(settings: Settings, server_version: str, hashes: dict[str, str]) -> I
     except CommandError as exc:
         raise ConfigError("alembic_ini", f"cannot read the migration history in {root}: {exc}"
                           ) from exc
+    except SyntaxError as exc:  # Alembic imports every revision to read the history
+        raise MigrationError(None, _syntax(exc), loading=True) from exc
+    if not heads:
+        versions = ", ".join(str(v) for v in script._version_locations)
+        raise ConfigError("alembic_ini", f"no migrations in {versions}: a template of an empty "
+                          "history would be an empty database (add a revision with "
+                          "`alembic revision -m \"first\"`)")
     lineage = hashlib.sha256(" ".join(bases).encode()).hexdigest()[:12]
     static = static_files(settings, root, script._version_locations)
     return collect(settings, server_version, heads, lineage, static, hashes)
+
+
+def _syntax(exc: SyntaxError) -> str:
+    return f"{exc.filename}, line {exc.lineno}: SyntaxError: {exc.msg}"
 
 
 def sources(settings: Settings) -> list[Path]:
@@ -146,6 +157,8 @@ def upgrade(settings: Settings, url: URL, connect_args: dict[str, object] | None
             except DBAPIError as exc:
                 reason = str(exc.orig).strip().splitlines()[0]
                 raise MigrationError(progress.revision, reason) from exc
+            except SyntaxError as exc:
+                raise MigrationError(progress.revision, _syntax(exc)) from exc
             except Exception as exc:
                 first = (str(exc).strip().splitlines() or [""])[0]
                 raise MigrationError(progress.revision, f"{type(exc).__name__}: {first}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -76,14 +77,31 @@ class Settings:
         if settings.shards < 1:
             raise ConfigError("shards", f"setting shards from {raw['shards'][1]} must be at "
                               f"least 1, not {settings.shards}")
-        if not settings.prefix.replace("_", "").isalnum() or not settings.prefix.islower():
-            raise ConfigError("prefix", f"prefix {settings.prefix!r} must be lowercase letters, "
-                              "digits and underscores (set TOOLKIT_PREFIX)")
+        _check_prefix(settings.prefix, settings.database_url)
         return settings
 
     def path(self, value: Path) -> Path:
         """A setting's path made absolute against the project directory."""
         return value if value.is_absolute() else self.project_dir / value
+
+
+# the longest names toolkit makes: <prefix>tpl_<12 hex> (and bld_), and for SQLite the
+# temporary sidecar ".<name>.sqlite.toolkit.json.<pid>.tmp" beside the file
+LONGEST_SUFFIX = len("tpl_") + 12
+NAME_LIMITS = {"postgresql": 63, "postgres": 63, "mysql": 64, "mariadb": 64,
+               "sqlite": 255 - len("..sqlite.toolkit.json.4194304.tmp")}
+
+
+def _check_prefix(prefix: str, url: str) -> None:
+    if not re.fullmatch(r"[a-z0-9_]+", prefix):
+        raise ConfigError("prefix", f"prefix {prefix!r} must be lowercase ASCII letters, digits "
+                          "and underscores (set TOOLKIT_PREFIX)")
+    backend = url.split(":", 1)[0].split("+", 1)[0]
+    limit = NAME_LIMITS.get(backend)
+    if limit is not None and len(prefix) + LONGEST_SUFFIX > limit:
+        raise ConfigError("prefix", f"prefix {prefix!r} is {len(prefix)} characters: the names "
+                          f"toolkit makes from it would pass {backend}'s limit of {limit} "
+                          f"(at most {limit - LONGEST_SUFFIX}; set TOOLKIT_PREFIX)")
 
 
 def find_project_dir(start: Path) -> Path:

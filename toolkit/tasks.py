@@ -56,6 +56,13 @@ def edge(func: F) -> F:
             if logging.getLogger().isEnabledFor(logging.DEBUG):  # invoke's --debug
                 raise
             raise Exit(f"toolkit: error: {exc}", code=1) from exc
+        except OSError as exc:  # a read-only or full disk, most often
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                raise
+            where = f": {exc.filename}" if exc.filename else ""
+            raise Exit(f"toolkit: error: {exc.strerror or exc}{where} (writing toolkit's state or "
+                       "a SQLite database: check the directory's permissions and free space, or "
+                       "set TOOLKIT_DATABASE_URL elsewhere)", code=1) from exc
 
     return wrapper  # type: ignore[return-value]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from toolkit.errors import UnsupportedURLError
+from toolkit.errors import ConfigError, UnsupportedURLError
 
 # backend -> (engine kind, default driver used when the URL names none)
 BACKENDS = {
@@ -24,6 +26,9 @@ def parse(url: str | URL) -> URL:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise UnsupportedURLError(mask(str(url)), SUPPORTED) from exc
+    except ValueError as exc:  # SQLAlchemy reads the port with int()
+        raise ConfigError("database_url", f"the port in {mask(str(url))!r} is not a number "
+                          "(set TOOLKIT_DATABASE_URL or --url)") from exc
     backend = parsed.get_backend_name()
     if backend not in BACKENDS:
         raise UnsupportedURLError(mask(parsed), SUPPORTED)
@@ -31,6 +36,11 @@ def parse(url: str | URL) -> URL:
         parsed = parsed.set(drivername="postgresql")
     if "+" not in parsed.drivername:
         parsed = parsed.set(drivername=f"{parsed.drivername}+{BACKENDS[backend][1]}")
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:") or \
+            str(parsed.query.get("mode", "")) == "memory":
+        raise ConfigError("database_url", f"{mask(parsed)!r} names no file: toolkit keeps "
+                          "templates and clones as files beside the one the URL names (use e.g. "
+                          "sqlite:///.toolkit/toolkit.sqlite)")
     return parsed
 
 
@@ -41,10 +51,12 @@ def kind(url: URL) -> str:
 def mask(url: str | URL) -> str:
     """The URL as text with any password replaced by ***, safe to print."""
     if isinstance(url, str):
+        text = url
         try:
-            url = make_url(url)
-        except ArgumentError:
-            return "<unparseable URL>"
+            url = make_url(text)
+        except (ArgumentError, ValueError):
+            # what was typed, less anything between "user:" and "@"
+            return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
     return url.render_as_string(hide_password=True)
 
 

@@ -106,8 +106,12 @@ class SQLiteEngine:
         # make its file look like somebody else's
         sidecar = self._sidecar(name)
         tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
-        tmp.write_text(marker.dumps())
-        os.replace(tmp, sidecar)
+        try:
+            tmp.write_text(marker.dumps())
+            os.replace(tmp, sidecar)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk, say: leave no half-written sidecar
+            raise
 
     def create(self, name: str, marker: Marker) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

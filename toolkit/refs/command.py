@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 from toolkit import durations
 from toolkit.core import ensure_template
-from toolkit.engines import close_all
+from toolkit.engines import close_all, get_engine
 from toolkit.errors import ToolkitError
 from toolkit.refs import discover as disc
 from toolkit.refs.engines import engine_of
@@ -59,6 +59,10 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 for ref in disc.orphan_references(root)
                 if not selectors or any(s in ref.stem for s in selectors)]
     template_url = None
+    if engine_of(url) not in ("clickhouse", "sqlite"):
+        # one line now if the server does not answer, not a failure in every worker
+        get_engine(settings, url).server_version()
+        close_all()
     if engine_of(url) != "clickhouse" and settings.path(settings.alembic_ini).is_file():
         template = ensure_template(dataclasses.replace(settings, database_url=url))
         template_url = template.url.render_as_string(hide_password=False)

@@ -17,8 +17,13 @@ def _state_dir(settings: Settings) -> Path:
     return settings.project_dir / ".toolkit" / "servers"
 
 
+# what URLs accept (mysql://, postgresql://) names the same servers
+ALIASES = {"mysql": "mariadb", "postgresql": "postgres"}
+
+
 def up(settings: Settings, kind: str, provider: str = "local", image: str | None = None) -> str:
     """Start (or find running) a server that outlives this process; its URL."""
+    kind = ALIASES.get(kind, kind)
     state = _state_dir(settings) / f"{kind}.json"
     if provider == "local":
         from toolkit.servers import local
@@ -39,6 +44,7 @@ def up(settings: Settings, kind: str, provider: str = "local", image: str | None
 
 def down(settings: Settings, kind: str | None = None) -> list[str]:
     """Stop what server.up started (one kind, or all); what was stopped."""
+    kind = ALIASES.get(kind, kind) if kind else kind
     from toolkit.servers import local
 
     stopped = []
