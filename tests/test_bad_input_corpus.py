@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_toolkit, settings_for, write_project
+from tests.helpers import run_toolkit, write_project
 from toolkit.settings import Settings
 
 SYNTAX_ERROR = "from alembic import op\nrevision = 'r004'\ndown_revision = 'r003'\n" \

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -114,14 +115,14 @@ def ensure_template(settings: Settings) -> Template:
     found = _resolve(settings, engine, static, hashes)
     if found.usable:
         log.debug("template %s is up to date", found.template.name)
-        return found.template
+        return _leased(engine, found.template)
     with engine.lock(found.template.name, settings.lock_wait_s) as first:
         if not first:
             log.info("waited for another process building template %s", found.template.name)
         found = _resolve(settings, engine, static, hashes)
         if found.usable:
             log.info("template %s was built by another process", found.template.name)
-            return found.template
+            return _leased(engine, found.template)
         template, digest = found.template, found.template.fingerprint
         name = template.name
         building = name if engine.kind == "mysql" else f"{settings.prefix}bld_{digest[:12]}"
@@ -148,6 +149,19 @@ def ensure_template(settings: Settings) -> Template:
         crash.point("core.template.finished")
         fp.record(settings, template.lineage, built.discovered)
         log.info("template %s is ready", name)
+    return _leased(engine, template)
+
+
+_leases: set[tuple[int, str, str]] = set()
+
+
+def _leased(engine: Engine, template: Template) -> Template:
+    """Record that this process uses ``template``, so that gc (here or in another run) keeps
+    it while this process lives; once per process and template."""
+    key = (os.getpid(), str(engine.url), template.name)
+    if key not in _leases:
+        engine.lease(template.name, Marker.new("lease", template.fingerprint, template.lineage))
+        _leases.add(key)
     return template
 
 
@@ -158,7 +172,8 @@ def find_template(settings: Settings, name: str) -> Template:
     if marker is None or marker.kind != "template":
         raise ToolkitError(f"no usable template {name!r} at {urls.mask(engine.url)} (checked "
                            "TOOLKIT_TEMPLATE; build it with `toolkit db.template` or unset it)")
-    return Template(name, engine.database_url(name), marker.fingerprint, marker.lineage)
+    return _leased(engine, Template(name, engine.database_url(name), marker.fingerprint,
+                                    marker.lineage))
 
 
 def _owned(engine: Engine, name: str) -> Marker | None | bool:
@@ -184,15 +199,17 @@ def _drop_leftover(engine: Engine, name: str) -> None:
     crash.point("core.leftover.dropped")
 
 
-def create_clone(settings: Settings, template: Template, owner_pid: int | None = None) -> Clone:
+def create_clone(settings: Settings, template: Template, owner_pid: int | None = None,
+                 lease_s: float | None = None) -> Clone:
     """A new database with the template's schema and data; the caller owns dropping it.
-    ``gc`` leaves it alone while ``owner_pid`` (default: this process) is alive."""
+    ``gc`` leaves it alone while ``owner_pid`` (default: this process) is alive, and for
+    ``lease_s`` seconds whatever happens to the owner."""
     engine = get_engine(settings)
     name = f"{settings.prefix}cl_{secrets.token_hex(5)}"
     try:
         engine.create_clone(template.name, name,
                             Marker.new("clone", template.fingerprint, template.lineage,
-                                       owner_pid))
+                                       owner_pid).with_lease(lease_s))
     except BaseException:
         engine.drop(name)  # no half-made clone (or its marker) outlives the failure
         raise
@@ -246,7 +263,8 @@ class Entry:
         kind = m.kind if self.marker else f"interrupted {m.kind}"
         return {"name": self.name, "kind": kind, "fingerprint": m.fingerprint[:12],
                 "lineage": m.lineage, "owner": f"{m.host}:{m.pid}",
-                "owner_alive": m.owner_alive(), "created": m.created, "age_s": round(m.age_s)}
+                "owner_alive": m.owner_alive(), "created": m.created, "age_s": round(m.age_s),
+                **({"kept_until": m.expires} if m.expires else {})}
 
 
 def status(settings: Settings) -> list[Entry]:
@@ -270,19 +288,28 @@ def gc(settings: Settings, dry_run: bool = False) -> list[tuple[str, str]]:
                                        "which is gone"))
     stale = [(name, m) for name, m in engine.intents(settings.prefix).items()
              if not m.owner_alive()]
+    existing = {e.name for e in everything}
+    in_use: set[str] = set()
+    dead_leases = []
+    for template, lease in engine.leases(settings.prefix):
+        if lease.owner_alive() and template in existing:
+            in_use.add(template)
+        else:
+            dead_leases.append((template, lease))
     lineages: dict[str, list[Entry]] = {}
     for entry in entries:
         m = entry.marker
         assert m is not None
         if m.kind == "template":
             lineages.setdefault(m.lineage, []).append(entry)
-        elif not m.owner_alive():
+        elif not m.held():
             doomed.append((entry.name, f"{m.kind} whose owner {m.host}:{m.pid} is gone"))
     for templates in lineages.values():
         templates.sort(key=lambda e: e.marker.created if e.marker else "", reverse=True)
         for entry in templates[settings.keep_templates:]:
             assert entry.marker is not None
-            if not entry.marker.owner_alive():
+            # a live run that still clones from it (its lease), or its live builder, keeps it
+            if not entry.marker.owner_alive() and entry.name not in in_use:
                 doomed.append((entry.name, f"template older than the newest "
                                            f"{settings.keep_templates} of its lineage"))
     if not dry_run:
@@ -291,6 +318,8 @@ def gc(settings: Settings, dry_run: bool = False) -> list[tuple[str, str]]:
             crash.point("core.gc.dropped")
         for name, _ in stale:
             engine.forget(name)
+        for template, lease in dead_leases:
+            engine.unlease(template, lease)
     return doomed + [(name, f"record of a {m.kind} that {m.host}:{m.pid} never made "
                             "(no database)") for name, m in stale]
 

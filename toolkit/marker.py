@@ -6,10 +6,10 @@ import dataclasses
 import json
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-Kind = Literal["building", "template", "clone"]
+Kind = Literal["building", "template", "clone", "lease"]
 FORMAT = 1
 
 
@@ -25,6 +25,9 @@ class Marker:
     # a template's inputs (file or option name → hash), so a later run can tell whether it is
     # still what the migrations would build, and say what changed
     inputs: tuple[tuple[str, str], ...] = ()
+    # a lease: kept until then even when the owner is gone (CLI clones: the shell that asked
+    # for one is often a short-lived subshell)
+    expires: str = ""
 
     @classmethod
     def new(cls, kind: Kind, fingerprint: str, lineage: str, pid: int | None = None) -> Marker:
@@ -40,7 +43,9 @@ class Marker:
         return dataclasses.replace(self, inputs=tuple(sorted(inputs.items())))
 
     def dumps(self) -> str:
-        return json.dumps({"toolkit": FORMAT, **dataclasses.asdict(self)}, sort_keys=True)
+        # the fields as they are (asdict() deep-copies, which shows on every clone)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return json.dumps({"toolkit": FORMAT, **fields}, sort_keys=True)
 
     @classmethod
     def loads(cls, text: str | None) -> Marker | None:
@@ -61,6 +66,22 @@ class Marker:
 
     def owner_alive(self) -> bool:
         return owner_alive(self.host, self.pid, self.started)
+
+    def held(self) -> bool:
+        """Whether gc must keep what this marks: its owner lives, or its lease runs."""
+        if self.expires and datetime.fromisoformat(self.expires) > datetime.now(UTC):
+            return True
+        return self.owner_alive()
+
+    def with_lease(self, seconds: float | None) -> Marker:
+        if not seconds:
+            return self
+        until = datetime.now(UTC) + timedelta(seconds=seconds)
+        return dataclasses.replace(self, expires=until.isoformat(timespec="seconds"))
+
+    @property
+    def owner_key(self) -> str:
+        return f"{self.host}:{self.pid}:{self.started}"
 
     @property
     def age_s(self) -> float:

@@ -111,13 +111,28 @@ def _explain(found: core.Resolution) -> None:
     print(f"db.template would build {name}; {since}{found.since(most=1000)}")
 
 
-@task(name="clone", help=INI_HELP)
+CLONE_TTL_S = 3600.0
+
+
+@task(name="clone", help={
+    **INI_HELP,
+    "owner": "process whose life the clone is kept for (default: the calling shell)",
+    "ttl": f"seconds the clone is kept even after its owner is gone (default {CLONE_TTL_S:g}: "
+           "$(toolkit db.clone) runs in a subshell that ends at once; 0 for the owner only)"})
 @edge
-def clone_(c: Context, url: str | None = None, alembic_ini: str | None = None) -> None:
+def clone_(c: Context, url: str | None = None, alembic_ini: str | None = None,
+           owner: str | None = None, ttl: str | None = None) -> None:
     """Create a clone of the template; its URL is the last line printed (drop it with db.drop)."""
     s = settings(url, alembic_ini)
-    # owned by the calling shell or CI job, so db.gc keeps it while that is still running
-    db = core.create_clone(s, core.ensure_template(s), owner_pid=os.getppid())
+    pid = _number(owner, "--owner") or os.getppid()
+    if not Path(f"/proc/{pid}").exists():
+        raise ToolkitError(f"--owner {pid}: no such process (give the PID of a running process)")
+    lease = _number(ttl, "--ttl", float)
+    lease = CLONE_TTL_S if lease is None else lease
+    if lease < 0:
+        raise ToolkitError(f"--ttl takes seconds, 0 or more, not {lease:g}")
+    # db.gc keeps it while the owner runs, and until the lease ends
+    db = core.create_clone(s, core.ensure_template(s), owner_pid=pid, lease_s=lease)
     err.print(f"created {db.name}; remove it with: toolkit db.drop {db.name}")
     print(urls.mask(db.url))
 

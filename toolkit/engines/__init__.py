@@ -40,6 +40,13 @@ class Engine(Protocol):
     def forget(self, name: str) -> None:
         """Remove the record of a creation whose database does not exist."""
 
+    def lease(self, template: str, marker: Marker) -> None:
+        """Record that ``marker``'s owner uses ``template`` (gc keeps it while the owner lives)."""
+
+    def leases(self, prefix: str) -> list[tuple[str, Marker]]: ...
+
+    def unlease(self, template: str, marker: Marker) -> None: ...
+
     def create(self, name: str, marker: Marker) -> None:
         """Create an empty database carrying ``marker``."""
 

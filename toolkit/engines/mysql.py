@@ -58,6 +58,9 @@ class MySQLEngine:
             self._run(f"CREATE DATABASE IF NOT EXISTS {quote(self.meta)}")
             self._run(f"CREATE TABLE IF NOT EXISTS {quote(self.meta)}.markers ("
                       "name VARCHAR(64) PRIMARY KEY, marker TEXT NOT NULL, ddl LONGTEXT)")
+            self._run(f"CREATE TABLE IF NOT EXISTS {quote(self.meta)}.leases (template "
+                      "VARCHAR(64) NOT NULL, owner VARCHAR(255) NOT NULL, marker TEXT NOT NULL, "
+                      "PRIMARY KEY (template, owner))")
         return self._conn
 
     def _run(self, query: str, params: tuple[object, ...] | None = None) -> list[tuple]:
@@ -137,6 +140,19 @@ class MySQLEngine:
 
     def forget(self, name: str) -> None:
         self._run(f"DELETE FROM {quote(self.meta)}.markers WHERE name = %s", (name,))
+
+    def lease(self, template: str, marker: Marker) -> None:
+        self._run(f"INSERT IGNORE INTO {quote(self.meta)}.leases VALUES (%s, %s, %s)",
+                  (template, marker.owner_key, marker.dumps()))
+
+    def leases(self, prefix: str) -> list[tuple[str, Marker]]:
+        rows = self._run(f"SELECT template, marker FROM {quote(self.meta)}.leases "
+                         "WHERE LEFT(template, %s) = %s", (len(prefix), prefix))
+        return [(t, m) for t, text in rows if (m := Marker.loads(text)) is not None]
+
+    def unlease(self, template: str, marker: Marker) -> None:
+        self._run(f"DELETE FROM {quote(self.meta)}.leases WHERE template = %s AND owner = %s",
+                  (template, marker.owner_key))
 
     def _set_marker(self, name: str, marker: Marker, ddl: str | None = None) -> None:
         self._run(f"REPLACE INTO {quote(self.meta)}.markers (name, marker, ddl) "

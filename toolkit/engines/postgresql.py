@@ -82,6 +82,8 @@ class PostgreSQLEngine:
             conn = psycopg.connect(**connect_kwargs(self.url, self.meta))  # type: ignore[arg-type]
         conn.execute("CREATE TABLE IF NOT EXISTS markers (name text NOT NULL, db_oid oid UNIQUE, "
                      "marker text NOT NULL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS leases (template text NOT NULL, owner text NOT "
+                     "NULL, marker text NOT NULL, PRIMARY KEY (template, owner))")
         return conn
 
     def _databases(self, prefix: str) -> dict[str, tuple[int, str | None]]:
@@ -136,6 +138,19 @@ class PostgreSQLEngine:
     def forget(self, name: str) -> None:
         self._m("DELETE FROM markers WHERE name = %s AND (db_oid IS NULL OR db_oid NOT IN "
                 "(SELECT oid FROM pg_database))", (name,))
+
+    def lease(self, template: str, marker: Marker) -> None:
+        self._m("INSERT INTO leases VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                (template, marker.owner_key, marker.dumps()))
+
+    def leases(self, prefix: str) -> list[tuple[str, Marker]]:
+        rows = self._m("SELECT template, marker FROM leases WHERE starts_with(template, %s)",
+                       (prefix,))
+        return [(t, m) for t, text in rows if (m := Marker.loads(text)) is not None]
+
+    def unlease(self, template: str, marker: Marker) -> None:
+        self._m("DELETE FROM leases WHERE template = %s AND owner = %s",
+                (template, marker.owner_key))
 
     def _create(self, name: str, marker: Marker, statement: sql.Composable,
                 point: str) -> None:
