@@ -85,7 +85,7 @@ def main() -> None:
     for column in ("engine", "naive loop", "toolkit", "toolkit ÷ loop", "isolation (toolkit)",
                    "target"):
         table.add_column(column, justify="right")
-    isolation = {"sqlite": "a new in-memory database", "postgresql": "a schema per test"}
+    isolation = {"sqlite": "a new in-memory database", "postgresql": "a schema per test (scratch database)"}
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         corpus = tmp / "queries"

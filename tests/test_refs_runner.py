@@ -100,11 +100,15 @@ def test_no_drop_if_fail_keeps_the_database(tmp_path: Path, postgres_url: str) -
                              "kept.reference": "2\n"})
     (outcome,) = _run(root, postgres_url, keep_failed=True).outcomes
     assert outcome.status == "failed"
-    with psycopg.connect(**connect_kwargs(parse(postgres_url))) as conn:
+    # kept in the worker's scratch database, which the failure names
+    database = outcome.reason.rsplit(" in database ", 1)[1].rstrip(")")
+    with psycopg.connect(**connect_kwargs(parse(postgres_url), database)) as conn:
         (schema,) = conn.execute("SELECT table_schema FROM information_schema.tables "
                                  "WHERE table_name = 'evidence'").fetchone()
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with psycopg.connect(**connect_kwargs(parse(postgres_url))) as conn:
+        conn.execute(f'DROP DATABASE "{database}"')
     assert schema.startswith("test_") and len(schema) == 11
+    assert f"(kept: schema {schema} in database {database})" in outcome.reason
 
 
 def test_record_writes_only_recordable(tmp_path: Path) -> None:

@@ -72,18 +72,21 @@ class PostgreSQLEngine:
     def _connect_meta(self) -> psycopg.Connection:
         try:
             conn = psycopg.connect(**connect_kwargs(self.url, self.meta))  # type: ignore[arg-type]
+            if conn.execute("SELECT to_regclass('leases')").fetchone() != (None,):
+                return conn
+            conn.close()
         except psycopg.OperationalError:
             if self._run("SELECT 1 FROM pg_database WHERE datname = %s", (self.meta,)):
                 raise
-            try:
+        # first use on this server: one process creates it, the others wait for it
+        with self.lock(self.meta, 60.0):
+            if not self._run("SELECT 1 FROM pg_database WHERE datname = %s", (self.meta,)):
                 self._run(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.meta)))
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process made it first
             conn = psycopg.connect(**connect_kwargs(self.url, self.meta))  # type: ignore[arg-type]
-        conn.execute("CREATE TABLE IF NOT EXISTS markers (name text NOT NULL, db_oid oid UNIQUE, "
-                     "marker text NOT NULL)")
-        conn.execute("CREATE TABLE IF NOT EXISTS leases (template text NOT NULL, owner text NOT "
-                     "NULL, marker text NOT NULL, PRIMARY KEY (template, owner))")
+            conn.execute("CREATE TABLE IF NOT EXISTS markers (name text NOT NULL, "
+                         "db_oid oid UNIQUE, marker text NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS leases (template text NOT NULL, owner text "
+                         "NOT NULL, marker text NOT NULL, PRIMARY KEY (template, owner))")
         return conn
 
     def _databases(self, prefix: str) -> dict[str, tuple[int, str | None]]:

@@ -29,8 +29,10 @@ class Reporter:
             self.progress.advance(self.task)
         if outcome.status != "failed" or (self.recording and outcome.recordable):
             return
-        if not self.console.is_terminal:
+        if not self.console.is_terminal:  # CI logs: the same diff, without colour
             print(f"FAIL {outcome.name}: {outcome.reason}", flush=True)
+            if outcome.detail:
+                print(outcome.detail.rstrip("\n"), flush=True)
             return
         self.console.print(f"[bold red]FAIL[/] {outcome.name}: {outcome.reason}")
         if outcome.detail:

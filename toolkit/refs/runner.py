@@ -10,6 +10,7 @@ import difflib
 import multiprocessing
 import os
 import secrets
+import signal
 import string
 import subprocess
 import tempfile
@@ -24,6 +25,9 @@ from toolkit.refs.script import ScriptError, Step, parse, warm_up
 from toolkit.settings import Settings
 
 LONG_FACTOR = 5
+# a .sh test's worker enforces its timeout itself (it must kill the script's whole process
+# group); the parent steps in only if the worker does not answer this much later
+SH_GRACE_S = 5.0
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -77,9 +81,16 @@ def run_one(backend: Backend, job: Job, tmp_root: Path) -> Outcome:
             stdout, stderr, error = _run_sql(backend, steps, test.path)
         else:
             stdout, stderr, error = _run_sh(backend, job, tmp_root)
+        escaped = backend.escaped(job.database)
+        if escaped and not error:
+            error = (f"{test.path}: made {escaped} outside its own schema (a test works in the "
+                     "schema it is given; toolkit removed it)")
         outcome = _judge(test, stdout.replace(job.database, "default"),
                          stderr.replace(job.database, "default"), error)
         failed = outcome.status == "failed"
+        if failed and job.keep_failed:
+            outcome = dataclasses.replace(
+                outcome, reason=f"{outcome.reason} (kept: {backend.keep(job.database)})")
         return outcome
     finally:
         if not (failed and job.keep_failed):
@@ -113,16 +124,41 @@ def _run_sh(backend: Backend, job: Job, tmp_root: Path) -> tuple[str, str, str]:
         tmp = Path(name)
         env = {**os.environ, **backend.client_env(job.database, tmp),
                "TOOLKIT_DATABASE": job.database, "TOOLKIT_TMP": str(tmp)}
-        proc = subprocess.run([str(job.test.path.resolve())], cwd=job.test.path.parent, env=env,
-                              capture_output=True, timeout=job.timeout)
-    stdout = proc.stdout.decode("utf-8", "backslashreplace")
-    stderr = proc.stderr.decode("utf-8", "backslashreplace")
-    if proc.returncode:
+        # output into files, not pipes: a background child holding a pipe open would make us
+        # wait for it instead of for the script
+        with open(tmp / ".stdout", "w+b") as out, open(tmp / ".stderr", "w+b") as err:
+            proc = subprocess.Popen([str(job.test.path.resolve())], cwd=job.test.path.parent,
+                                    env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    start_new_session=True)  # its own process group
+            try:
+                code = proc.wait(timeout=job.timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid)
+                proc.wait()
+                raise
+            left = _kill_group(proc.pid)
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode("utf-8", "backslashreplace")
+            stderr = err.read().decode("utf-8", "backslashreplace")
+    if left:
+        return stdout, stderr, (f"{job.test.path}: left a background process running (killed "
+                                "it): wait for what a test starts, or stop it, before it ends")
+    if code:
         last = stderr.strip().splitlines()[-1:] or ["no stderr"]
-        return stdout, stderr, f"{job.test.path}: exit code {proc.returncode}: {last[0]}"
+        return stdout, stderr, f"{job.test.path}: exit code {code}: {last[0]}"
     if stderr and "allow-stderr" not in job.test.tags:
         return stdout, stderr, ""
     return stdout, "", ""
+
+
+def _kill_group(pgid: int) -> bool:
+    """SIGKILL what is left of a test's process group; whether anything was."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _judge(test: RefTest, stdout: str, stderr: str, error: str) -> Outcome:
@@ -136,9 +172,15 @@ def _judge(test: RefTest, stdout: str, stderr: str, error: str) -> Outcome:
         return Outcome(test.name, "failed", f"{test.path}: no reference {test.reference.name} "
                        f"(record it: toolkit refs.record {test.name})", output=stdout,
                        recordable=True)
-    expected = test.reference.read_text(errors="replace")
+    # byte for byte: no newline translation (a CRLF reference is not an LF output)
+    expected = test.reference.read_bytes().decode("utf-8", errors="replace")
     if expected == stdout:
         return Outcome(test.name, "passed", output=stdout)
+    if "\r\n" in expected and expected.replace("\r\n", "\n") == stdout:
+        return Outcome(test.name, "failed", f"{test.reference}: differs from the output only in "
+                       "line endings: the reference has CRLF, the output LF (references are "
+                       "compared byte for byte; record it again)", output=stdout,
+                       recordable=True)
     diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),
                                         stdout.splitlines(keepends=True),
                                         str(test.reference), "stdout"))
@@ -202,7 +244,7 @@ class Pool:
             for slot in self.slots:
                 while queue and len(slot.inflight) < self.PREFETCH:
                     if not slot.inflight:
-                        slot.deadline = time.monotonic() + queue[0].timeout
+                        slot.deadline = time.monotonic() + _allowed(queue[0])
                     slot.inflight.append(queue.popleft())
                     slot.conn.send(slot.inflight[-1])
             busy = [s for s in self.slots if s.inflight]
@@ -218,12 +260,13 @@ class Pool:
                                           f"died (exit code {slot.process.exitcode})")
                         self._replace(slot, queue)
                     if slot.inflight:
-                        slot.deadline = time.monotonic() + slot.inflight[0].timeout
+                        slot.deadline = time.monotonic() + _allowed(slot.inflight[0])
                     yield outcome
                 elif time.monotonic() >= slot.deadline:
                     job = slot.inflight.popleft()
+                    worker = slot.process.pid
                     self._replace(slot, queue)
-                    cleanup(self.config, job.database)
+                    cleanup(self.config, job.database, worker)
                     yield Outcome(job.test.name, "failed",
                                   f"{job.test.path}: timeout after {job.timeout:g}s",
                                   duration=job.timeout)
@@ -249,9 +292,21 @@ class Pool:
                 slot.process.kill()
 
 
-def cleanup(config: Config, database: str) -> None:
-    """Drop what a killed worker left (its chDB session died with it)."""
+def _allowed(job: Job) -> float:
+    return job.timeout + (SH_GRACE_S if job.test.kind == "sh" else 0.0)
+
+
+def cleanup(config: Config, database: str, worker: int | None = None) -> None:
+    """Drop what a killed worker left (its chDB session died with it), ending on the server
+    what it was still running."""
     if engine_of(config.url) == "clickhouse":
+        return
+    if engine_of(config.url) == "postgresql" and not config.template_url and worker:
+        from toolkit.engines import get_engine
+        from toolkit.refs.engines.postgresql import scratch_name
+
+        # its scratch database, WITH (FORCE): the session still running the query ends too
+        get_engine(config.settings, config.url).drop(scratch_name(config.settings, worker))
         return
     backend = make_backend(config.settings, config.url, config.template_url, config.tmp_root)
     try:

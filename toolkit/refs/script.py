@@ -43,7 +43,15 @@ class Step:
 
 
 def parse(path: Path, backslash_escapes: bool = True) -> list[Step]:
-    return parse_text(path.read_text(), path, backslash_escapes)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ScriptError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})") from exc
+    # as text mode would read it: universal newlines
+    return parse_text(text.replace("\r\n", "\n").replace("\r", "\n"), path,
+                      backslash_escapes)
 
 
 class _Lexer(Lexer):

@@ -53,6 +53,12 @@ class Backend(Protocol):
     def client_env(self, name: str, tmp: Path) -> dict[str, str]:
         """TOOLKIT_DATABASE_URL and TOOLKIT_CLIENT (and what the client needs) for .sh tests."""
 
+    def escaped(self, name: str) -> str:
+        """What the test made outside its own slot, where it shares a database ('' if none)."""
+
+    def keep(self, name: str) -> str:
+        """Keep a failed test's database for inspection; where it is, in words."""
+
     def close(self) -> None: ...
 
 
@@ -74,6 +80,6 @@ def make_backend(settings: Settings, url: str, template_url: str | None, workdir
         return SQLiteBackend(workdir, template_url)
     if engine == "postgresql":
         from toolkit.refs.engines.postgresql import PostgreSQLBackend
-        return PostgreSQLBackend(url, template_url)
+        return PostgreSQLBackend(url, template_url, settings)
     from toolkit.refs.engines.mysql import MySQLBackend
     return MySQLBackend(url, template_url, settings)

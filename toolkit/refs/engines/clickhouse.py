@@ -64,6 +64,12 @@ class ClickHouseBackend:
         if self.session is not None:
             self.execute(f"DROP DATABASE IF EXISTS `{name}` SYNC")
 
+    def keep(self, name: str) -> str:
+        return f"database {name}"
+
+    def escaped(self, name: str) -> str:
+        return ""  # a database of its own per test: nothing shared to escape into
+
     def client_env(self, name: str, tmp: Path) -> dict[str, str]:
         data = tmp / "chdb"
         client = [sys.executable, "-m", "toolkit.refs.chclient", "--path", str(data),

@@ -71,6 +71,12 @@ class MySQLBackend:
         with self.admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
 
+    def keep(self, name: str) -> str:
+        return f"database {name}"
+
+    def escaped(self, name: str) -> str:
+        return ""  # a database of its own per test: nothing shared to escape into
+
     def client_env(self, name: str, tmp: Path) -> dict[str, str]:
         u = self.url
         args = ["mariadb", "--batch", "--skip-column-names", f"--user={u.username or 'root'}"]

@@ -1,15 +1,22 @@
-"""PostgreSQL. Isolation: without a template, a schema per test on one long-lived connection
-(``CREATE SCHEMA`` costs ~1 ms where ``CREATE DATABASE`` costs ~15 ms); with a template, a
-clone per test (``CREATE DATABASE … TEMPLATE``). ``DISCARD ALL`` between tests resets session
-state.
+"""PostgreSQL. Isolation: with a template, a clone per test on a connection of its own
+(``CREATE DATABASE … TEMPLATE``). Without one, a schema per test (``CREATE SCHEMA`` costs ~1 ms
+where ``CREATE DATABASE`` costs ~15 ms) inside a scratch database of the worker's own, which
+toolkit creates, marks and drops: whatever a test does outside its schema (``SET search_path =
+public; CREATE TABLE …``) lands in that scratch database, is detected after the test (which
+fails, naming it), and the scratch database is made anew, so nothing reaches the next test or
+the server's own databases. A test that ends its own session gets a new one for the next test,
+and a timeout drops the scratch database ``WITH (FORCE)``, which ends its query.
 
 Rendering, as ``psql -A -t`` prints: every value in PostgreSQL's own text output (booleans
 ``t``/``f``, numerics exact, timestamps in the session's DateStyle, bytea as ``\\x…``)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shlex
+import socket
 from pathlib import Path
 
 import psycopg
@@ -17,8 +24,11 @@ from psycopg import sql
 from psycopg.types.string import TextLoader
 
 from toolkit import urls
+from toolkit.engines import Engine, get_engine
 from toolkit.engines.postgresql import connect_kwargs
+from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
+from toolkit.settings import Settings
 
 
 def _condition(exc: psycopg.Error) -> str:
@@ -29,11 +39,24 @@ class PostgreSQLBackend:
     engine = "postgresql"
     backslash_escapes = BACKSLASH_ESCAPES["postgresql"]
 
-    def __init__(self, url: str, template_url: str | None) -> None:
+    def __init__(self, url: str, template_url: str | None, settings: Settings) -> None:
         self.url = urls.parse(url)
+        self.settings = settings
         self.template = urls.parse(template_url).database if template_url else None
-        self.admin = self._connect(None)
+        self.scratch = None if self.template else scratch_name(settings, os.getpid())
+        if self.scratch:
+            self._make_scratch()
+        self.admin = self._connect(self.scratch)
         self.conn = self.admin
+
+    def _engine(self) -> Engine:
+        return get_engine(self.settings, self.url)
+
+    def _make_scratch(self) -> None:
+        assert self.scratch is not None
+        engine = self._engine()
+        engine.drop(self.scratch)  # one a killed worker with this pid left
+        engine.create(self.scratch, Marker.new("clone", "refs", "refs"))
 
     def _connect(self, database: str | None) -> psycopg.Connection:
         conn = psycopg.connect(**connect_kwargs(self.url, database))  # type: ignore[arg-type]
@@ -53,13 +76,29 @@ class PostgreSQLBackend:
             return code.upper()
 
     def create(self, name: str) -> None:
+        if self.admin.closed or self.admin.broken:  # the last test ended its own session
+            self.admin = self.conn = self._connect(self.scratch)
         if self.template:
-            self.admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                sql.Identifier(name), sql.Identifier(self.template)))
+            self.admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY")
+                               .format(sql.Identifier(name), sql.Identifier(self.template)))
             self.conn = self._connect(name)
         else:
             self.admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
             self.admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(name)))
+
+    def escaped(self, name: str) -> str:
+        """What the test made in its scratch database outside its own schema ('' if nothing)."""
+        if self.template:
+            return ""
+        idle = psycopg.pq.TransactionStatus.IDLE
+        if not (self.admin.closed or self.admin.broken) and \
+                self.admin.info.transaction_status == idle:
+            rows = self.admin.execute(ESCAPES, {"own": name}).fetchall()
+        else:  # the test's session is gone, or inside a transaction of its own
+            with self._connect(self.scratch) as conn:
+                rows = conn.execute(ESCAPES, {"own": name}).fetchall()
+        self.dirty = bool(rows)
+        return ", ".join(r[0] for r in rows[:3]) + (" …" if len(rows) > 3 else "")
 
     def execute(self, statement: str) -> str:
         try:
@@ -79,21 +118,67 @@ class PostgreSQLBackend:
             self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(name)))
             return
+        if self.admin.closed or self.admin.broken:
+            self.admin = self.conn = self._connect(self.scratch)
         if self.admin.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.admin.rollback()
         self.admin.execute("DISCARD ALL")
         self.admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+        if getattr(self, "dirty", False):  # the test reached outside its schema: start afresh
+            self.admin.close()
+            self._make_scratch()
+            self.admin = self.conn = self._connect(self.scratch)
+            self.dirty = False
 
     def client_env(self, name: str, tmp: Path) -> dict[str, str]:
-        url = self.url.set(database=name) if self.template else self.url
+        url = self.url.set(database=self.scratch or name)
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         env = {"TOOLKIT_DATABASE_URL": plain,
                "TOOLKIT_CLIENT": f"psql -X -q -A -t -F $'\\t' {shlex.quote(plain)}"}
-        if not self.template:
+        if self.scratch:
             env["PGOPTIONS"] = f"-c search_path={name}"
         return env
+
+    def keep(self, name: str) -> str:
+        """Where a failed test's database is kept for inspection."""
+        if self.scratch:
+            self.kept = True  # the scratch database stays (db.gc removes it later)
+            return f"schema {name} in database {self.scratch}"
+        return f"database {name}"
 
     def close(self) -> None:
         if self.conn is not self.admin:
             self.conn.close()
         self.admin.close()
+        if self.scratch and not getattr(self, "kept", False):
+            self._engine().drop(self.scratch)
+
+
+def scratch_name(settings: Settings, worker_pid: int) -> str:
+    """The scratch database of the worker with this pid on this host (the parent drops it after
+    a kill); another host's workers never share a name."""
+    host = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+    return f"{settings.prefix}refs_{host}_{worker_pid}"
+
+
+# anything in the scratch database that is not the empty database plus the test's own schema
+ESCAPES = """
+SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', %(own)s)
+   AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%%'
+UNION ALL
+SELECT format('schema %%I', nspname) FROM pg_namespace
+ WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'public', %(own)s)
+   AND nspname NOT LIKE 'pg\\_temp\\_%%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%%'
+UNION ALL
+SELECT format('%%I.%%I()', n.nspname, p.proname) FROM pg_proc p
+  JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+UNION ALL
+SELECT format('type %%I.%%I', n.nspname, t.typname) FROM pg_type t
+  JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE n.nspname = 'public' AND t.typrelid = 0
+UNION ALL
+SELECT 'ALTER DATABASE … SET' FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+ WHERE d.datname = current_database()
+"""

@@ -73,6 +73,12 @@ class SQLiteBackend:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
 
+    def keep(self, name: str) -> str:
+        return f"database {name}"
+
+    def escaped(self, name: str) -> str:
+        return ""  # a database of its own per test: nothing shared to escape into
+
     def client_env(self, name: str, tmp: Path) -> dict[str, str]:
         assert self.conn is not None
         if not self.path.exists():
