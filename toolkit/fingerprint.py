@@ -20,7 +20,23 @@ from typing import Any
 from toolkit.errors import ConfigError
 from toolkit.settings import Settings
 
-TEMPLATE_FORMAT = "2"  # bump when the way toolkit builds templates changes
+TEMPLATE_FORMAT = "2"  # the explicit part of the format; the code's hash is the other part
+# the code that builds, marks and clones templates: a template built by other code (another
+# toolkit version, or an edited checkout) is never reused, it is rebuilt
+FORMAT_SOURCES = ("core.py", "migrate.py", "engines/__init__.py", "engines/sqlite.py",
+                  "engines/postgresql.py", "engines/mysql.py")
+_format: str | None = None
+
+
+def template_format() -> str:
+    global _format
+    if _format is None:
+        package = Path(__file__).parent
+        digest = hashlib.sha256()
+        for name in FORMAT_SOURCES:
+            digest.update((package / name).read_bytes())
+        _format = f"{TEMPLATE_FORMAT}-{digest.hexdigest()[:12]}"
+    return _format
 RECORD = "template-inputs.json"
 OPTION = "option:"  # inputs that are not files: server version, heads, ini options
 # editor, VCS and build litter under the script location, never an input
@@ -109,7 +125,7 @@ def collect(settings: Settings, server_version: str, heads: Iterable[str], linea
     """The static inputs: options and files. ``hashes`` caches file hashes by name."""
     cache = hashes
     items: dict[str, str] = {
-        f"{OPTION}format": TEMPLATE_FORMAT,
+        f"{OPTION}format": template_format(),
         f"{OPTION}server": server_version,
         f"{OPTION}heads": " ".join(sorted(heads)),
     }

@@ -4,7 +4,8 @@ saved DDL) live in a small metadata table in the ``<prefix>meta`` database."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pymysql
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.mysql.base import MySQLDialect
 from sqlalchemy.engine import URL
 
 from toolkit import crash, urls
-from toolkit.errors import LockTimeoutError, ServerUnreachableError
+from toolkit.errors import LockTimeoutError, ServerUnreachableError, ToolkitError
 from toolkit.marker import Marker
 from toolkit.settings import Settings
 
@@ -158,13 +159,17 @@ class MySQLEngine:
         self._run(f"REPLACE INTO {quote(self.meta)}.markers (name, marker, ddl) "
                   "VALUES (%s, %s, %s)", (name, marker.dumps(), ddl))
 
-    def create(self, name: str, marker: Marker) -> None:
+    def create(self, name: str, marker: Marker, charset: str | None = None,
+               collation: str | None = None) -> None:
         self._set_marker(name, marker)  # the intent: written before the database exists
         crash.point("mysql.create.intent")
+        options = f" CHARACTER SET {quote(charset)} COLLATE {quote(collation)}" \
+            if charset and collation else ""
         if self.mariadb:
-            self._run(f"CREATE DATABASE {quote(name)} COMMENT %s", (self._token(marker),))
+            self._run(f"CREATE DATABASE {quote(name)}{options} COMMENT %s",
+                      (self._token(marker),))
         else:
-            self._run(f"CREATE DATABASE {quote(name)}")
+            self._run(f"CREATE DATABASE {quote(name)}{options}")
         crash.point("mysql.create.created")
 
     def finish_template(self, building: str, name: str, marker: Marker) -> None:
@@ -173,34 +178,81 @@ class MySQLEngine:
         assert building == name, "MySQL templates are built in place"
         self._set_marker(name, marker, json.dumps(self._snapshot(name)))
 
-    def _snapshot(self, db: str) -> dict[str, list[str]]:
-        """What recreates ``db``: table DDL, the tables whose rows must be copied, and the DDL
-        to run after the copy (triggers must not fire on copied rows)."""
+    def _snapshot(self, db: str) -> dict[str, object]:
+        """What recreates ``db`` exactly: its charset, table DDL, the columns to copy per table
+        (generated ones are computed again; invisible ones are named, since SELECT * skips
+        them; a system-versioned table's history comes too), sequences' next values, and what
+        runs after the copy (routines, views in dependency order, triggers, events), each with
+        the sql_mode it was created under (triggers must not fire on copied rows)."""
         q = quote(db)
+        charset, collation = self._run(
+            "SELECT default_character_set_name, default_collation_name FROM "
+            "information_schema.schemata WHERE schema_name = %s", (db,))[0]
         tables: list[str] = []
         views: list[str] = []
+        sequences: list[str] = []
         for table, kind in self._run(f"SHOW FULL TABLES FROM {q}"):
-            (views if kind == "VIEW" else tables).append(table)
-        ddl = [self._run(f"SHOW CREATE TABLE {q}.{quote(t)}")[0][1] for t in tables]
-        filled = [t for t in tables if self._run(f"SELECT 1 FROM {q}.{quote(t)} LIMIT 1")]
-        after: list[str] = []
+            {"VIEW": views, "SEQUENCE": sequences}.get(kind, tables).append(table)
+        created = {t: self._run(f"SHOW CREATE TABLE {q}.{quote(t)}")[0][1]
+                   for t in tables + sequences}
+        ddl = list(created.values())
+        system_versioned = {t for (t,) in self._run(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_type = 'SYSTEM VERSIONED'", (db,))}
+        columns: dict[str, list[str]] = {}
+        versioned: list[str] = []
+        for table in tables:
+            if not self._run(f"SELECT 1 FROM {q}.{quote(table)} LIMIT 1"):
+                continue
+            rows = self._run("SELECT column_name, is_generated FROM information_schema.columns "
+                             "WHERE table_schema = %s AND table_name = %s "
+                             "ORDER BY ordinal_position", (db, table))
+            columns[table] = [c for c, generated in rows if generated == "NEVER"]
+            if table in system_versioned:  # its history comes too, periods as they were
+                columns[table] += _period(created[table])
+                versioned.append(table)
+        nextval: dict[str, int] = {}
+        for seq in sequences:
+            # the next value the template would give, whatever its cache holds (its table only
+            # says where the cache ends); RESTART puts it back, which SETVAL cannot do downwards
+            value = int(self._run(f"SELECT NEXTVAL({q}.{quote(seq)})")[0][0])
+            self._run(f"ALTER SEQUENCE {q}.{quote(seq)} RESTART WITH {value:d}")
+            nextval[seq] = value
+        after: list[tuple[str, str]] = []  # (sql_mode, statement)
         for routine, rtype in self._run("SELECT routine_name, routine_type FROM "
                                         "information_schema.routines WHERE routine_schema = %s",
                                         (db,)):
-            after.append(self._run(f"SHOW CREATE {rtype} {q}.{quote(routine)}")[0][2])
+            row = self._run(f"SHOW CREATE {rtype} {q}.{quote(routine)}")[0]
+            after.append((row[1], row[2]))
         # views name their columns qualified by database: strip ours so they bind to the clone
-        after += [self._run(f"SHOW CREATE VIEW {q}.{quote(v)}")[0][1].replace(f"{q}.", "")
-                  for v in views]
+        after += [("", self._run(f"SHOW CREATE VIEW {q}.{quote(v)}")[0][1].replace(f"{q}.", ""))
+                  for v in _by_dependency(views, lambda v: self._run(
+                      f"SHOW CREATE VIEW {q}.{quote(v)}")[0][1])]
         for (trigger,) in self._run("SELECT trigger_name FROM information_schema.triggers "
                                     "WHERE trigger_schema = %s ORDER BY action_order", (db,)):
-            after.append(self._run(f"SHOW CREATE TRIGGER {q}.{quote(trigger)}")[0][2])
-        return {"ddl": ddl, "filled": filled, "after": after}
+            row = self._run(f"SHOW CREATE TRIGGER {q}.{quote(trigger)}")[0]
+            after.append((row[1], row[2]))
+        for (event,) in self._run("SELECT event_name FROM information_schema.events "
+                                  "WHERE event_schema = %s", (db,)):
+            row = self._run(f"SHOW CREATE EVENT {q}.{quote(event)}")[0]
+            after.append((row[1], row[3]))
+        # what names its own database inside a body would still point at the template from
+        # a clone: refuse to clone rather than hand out a database that differs
+        refuse = [f"{statement.split('(')[0].strip()[:80]!r} names its own database {db!r}, "
+                  "which a clone cannot rewrite (refer to its objects without the database "
+                  "name)" for _, statement in after if f"{q}." in statement]
+        return {"charset": [charset, collation], "ddl": ddl, "columns": columns,
+                "versioned": versioned, "nextval": nextval, "after": after, "refuse": refuse}
 
     def create_clone(self, template: str, name: str, marker: Marker) -> None:
         rows = self._run(f"SELECT ddl FROM {quote(self.meta)}.markers WHERE name = %s",
                          (template,))
         snapshot = json.loads(rows[0][0])
-        self.create(name, marker)
+        if snapshot["refuse"]:
+            raise ToolkitError(f"cannot clone template {template!r} exactly: "
+                               f"{snapshot['refuse'][0]}")
+        charset, collation = snapshot["charset"]
+        self.create(name, marker, charset, collation)
         src, dst = quote(template), quote(name)
         conn = pymysql.connect(**connect_kwargs(self.url, name))  # type: ignore[arg-type]
         try:
@@ -210,12 +262,20 @@ class MySQLEngine:
                 for statement in snapshot["ddl"]:
                     cur.execute(statement)
                 crash.point("mysql.clone.tables")
-                if snapshot["filled"]:
-                    cur.execute(";".join(f"INSERT INTO {dst}.{quote(t)} SELECT * FROM "
-                                         f"{src}.{quote(t)}" for t in snapshot["filled"]))
-                    while cur.nextset():
-                        pass
-                for statement in snapshot["after"]:
+                # rows exactly as they are: id 0 stays 0, history keeps its periods
+                cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
+                if snapshot["versioned"]:
+                    cur.execute("SET SESSION system_versioning_insert_history = 1")
+                for table, cols in snapshot["columns"].items():
+                    names = ", ".join(quote(c) for c in cols)
+                    history = " FOR SYSTEM_TIME ALL" if table in snapshot["versioned"] else ""
+                    cur.execute(f"INSERT INTO {dst}.{quote(table)} ({names}) SELECT {names} "
+                                f"FROM {src}.{quote(table)}{history}")
+                for seq, value in snapshot["nextval"].items():
+                    cur.execute(f"ALTER SEQUENCE {dst}.{quote(seq)} RESTART WITH {int(value):d}")
+                for sql_mode, statement in snapshot["after"]:
+                    if sql_mode:
+                        cur.execute("SET SESSION sql_mode = %s", (sql_mode,))
                     cur.execute(statement)
         finally:
             conn.close()
@@ -237,3 +297,27 @@ class MySQLEngine:
     def close(self) -> None:
         if self._conn is not None and self._conn.open:
             self._conn.close()
+
+
+def _by_dependency(views: list[str], definition: Callable[[str], str]) -> list[str]:
+    """Views ordered so that each comes after the views it selects from."""
+    texts = {v: definition(v) for v in views}
+    ordered: list[str] = []
+    pending = sorted(views)
+    while pending:
+        ready = [v for v in pending if not any(
+            other != v and other not in ordered and f"`{other}`" in texts[v]
+            for other in pending)]
+        ready = ready or pending[:1]  # a cycle cannot be created; take one and go on
+        ordered += ready
+        pending = [v for v in pending if v not in ready]
+    return ordered
+
+
+def _period(create_table: str) -> list[str]:
+    """The row start and end columns of a system-versioned table (implicit ones if unnamed)."""
+    match = re.search(r"PERIOD FOR SYSTEM_TIME \(`((?:[^`]|``)+)`, `((?:[^`]|``)+)`\)",
+                      create_table)
+    if match is None:
+        return ["row_start", "row_end"]
+    return [match.group(1).replace("``", "`"), match.group(2).replace("``", "`")]

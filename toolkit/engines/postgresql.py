@@ -46,6 +46,7 @@ class PostgreSQLEngine:
         self.meta = f"{settings.prefix}meta"
         self._conn: psycopg.Connection | None = None
         self._meta: psycopg.Connection | None = None
+        self._state: dict[str, tuple] = {}
 
     @property
     def conn(self) -> psycopg.Connection:
@@ -201,6 +202,52 @@ class PostgreSQLEngine:
                     self.forget(name)
                     raise TemplateInUseError(template, self._sessions(template),
                                              self.clone_wait_s) from exc
+        settings, alters = self._database_state(template, name)
+        if settings:
+            # each value through set_config() and SET … FROM CURRENT: the server parses it
+            # (list settings like search_path included), nothing is pasted into SQL
+            with self.conn.transaction():
+                for setting_sql, key, value in settings:
+                    self._run("SELECT set_config(%s, %s, true)", (key, value))
+                    self._run(setting_sql)
+        for alter in alters:
+            self._run(alter)
+        crash.point("pg.clone.state")
+
+    def _database_state(self, template: str, clone: str
+                        ) -> tuple[list[tuple[sql.Composable, str, str]], list[sql.Composable]]:
+        """What CREATE DATABASE … TEMPLATE does not copy and migrations may set: ALTER DATABASE
+        … SET (and per role), CONNECTION LIMIT, grants, the comment. Read once per template."""
+        if template not in self._state:
+            self._state[template] = self._run(STATE_QUERY, (template,))[0]
+        limit, explicit, acl, comment, config = self._state[template]
+        db = sql.Identifier(clone)
+        settings: list[tuple[sql.Composable, str, str]] = []
+        out: list[sql.Composable] = []
+        for role, setting in config or []:
+            key, _, value = setting.partition("=")
+            target: sql.Composable = sql.SQL("ALTER DATABASE {}").format(db) if role is None \
+                else sql.SQL("ALTER ROLE {} IN DATABASE {}").format(sql.Identifier(role), db)
+            if key.lower() in LIST_SETTINGS:  # stored flattened: only the server can re-parse it
+                settings.append((sql.SQL("{} SET {} FROM CURRENT").format(
+                    target, sql.Identifier(key)), key, value))
+            else:  # stored as given: given again, as a literal
+                out.append(sql.SQL("{} SET {} TO {}").format(target, sql.Identifier(key),
+                                                            sql.Literal(value)))
+        if limit != -1:
+            out.append(sql.SQL("ALTER DATABASE {} CONNECTION LIMIT {}").format(
+                db, sql.Literal(limit)))
+        if explicit:  # explicit grants replace the defaults
+            out.append(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+            for grantee, privilege, grantable in acl or []:
+                who: sql.Composable = sql.SQL("PUBLIC") if grantee is None else \
+                    sql.Identifier(grantee)
+                out.append(sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+                    sql.SQL(privilege), db, who,
+                    sql.SQL(" WITH GRANT OPTION" if grantable == "true" else "")))
+        if comment is not None and Marker.loads(comment) is None:  # not an old toolkit marker
+            out.append(sql.SQL("COMMENT ON DATABASE {} IS {}").format(db, sql.Literal(comment)))
+        return settings, out
 
     def _sessions(self, database: str) -> list[tuple[int, str]]:
         return [(pid, app) for pid, app in self._run(
@@ -225,3 +272,20 @@ class PostgreSQLEngine:
         for conn in (self._conn, self._meta):
             if conn is not None:
                 conn.close()
+
+
+# settings a database may carry whose value is a list (GUC_LIST_INPUT)
+LIST_SETTINGS = {"search_path", "temp_tablespaces", "datestyle", "session_preload_libraries",
+                 "local_preload_libraries"}
+STATE_QUERY = """
+SELECT d.datconnlimit, d.datacl IS NOT NULL,
+       (SELECT array_agg(ARRAY[CASE WHEN a.grantee = 0 THEN NULL
+                                    ELSE pg_get_userbyid(a.grantee) END,
+                               a.privilege_type, a.is_grantable::text])
+          FROM aclexplode(d.datacl) a WHERE a.grantee <> d.datdba),
+       shobj_description(d.oid, 'pg_database'),
+       (SELECT array_agg(ARRAY[CASE WHEN s.setrole = 0 THEN NULL
+                                    ELSE pg_get_userbyid(s.setrole) END, c])
+          FROM pg_db_role_setting s, unnest(s.setconfig) c WHERE s.setdatabase = d.oid)
+  FROM pg_database d WHERE d.datname = %s
+"""

@@ -17,7 +17,7 @@ import filelock
 from sqlalchemy.engine import URL
 
 from toolkit import crash
-from toolkit.errors import LockTimeoutError
+from toolkit.errors import LockTimeoutError, ToolkitError
 from toolkit.marker import Marker
 from toolkit.settings import Settings
 
@@ -148,12 +148,20 @@ class SQLiteEngine:
 
     def finish_template(self, building: str, name: str, marker: Marker) -> None:
         # the rename is the commit point: before it the template's sidecar has no file (so it
-        # reads as an interrupted build), after it the file is complete
+        # reads as an interrupted build, and gc takes the copy with it), after it the file is
+        # complete
         self._write_marker(name, marker)
         crash.point("sqlite.finish.marked")
-        os.replace(self._file(building), self._file(name))
+        copy = self._copy(name)
+        _consolidate(self._file(building), copy)
+        crash.point("sqlite.finish.copied")
+        os.replace(copy, self._file(name))
         crash.point("sqlite.finish.renamed")
-        self._sidecar(building).unlink(missing_ok=True)
+        self.drop(building)
+
+    def _copy(self, name: str) -> Path:
+        """Where the template is assembled before its rename (hidden from markers())."""
+        return self.directory / f".{name}{SUFFIX}.copy"
 
     def _sidecar(self, name: str) -> Path:
         return self._file(name).with_name(self._file(name).name + SIDECAR)
@@ -168,6 +176,7 @@ class SQLiteEngine:
         base = self._file(name)
         for suffix in ("", "-wal", "-shm", "-journal"):
             base.with_name(base.name + suffix).unlink(missing_ok=True)
+        self._copy(name).unlink(missing_ok=True)
         crash.point("sqlite.drop.files")
         # a temporary sidecar a killed writer left is found by intents() and forgotten by gc:
         # no directory scan on every drop
@@ -188,3 +197,35 @@ def _alive(pid: str) -> bool:
     except PermissionError:
         pass
     return True
+
+
+def _quote(name: str) -> str:
+    from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+
+    return str(SQLiteDialect().identifier_preparer.quote(name))
+
+
+def _consolidate(source: Path, target: Path) -> None:
+    """``source`` as one self-contained file at ``target``: through SQLite's backup API, which
+    reads what a WAL file still holds (a migration may switch to WAL while env.py's own pool
+    keeps a connection open), in rollback-journal mode so that a file copy is a whole clone.
+    Checked before it is used: the same objects and the same rows per table."""
+    target.unlink(missing_ok=True)
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+        for query in ("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY 1, 2",
+                      "PRAGMA user_version"):
+            if src.execute(query).fetchall() != dst.execute(query).fetchall():
+                raise ToolkitError(f"the template copy of {source} differs from it ({query}); "
+                                   "nothing was marked usable")
+        for (table,) in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            count = f"SELECT count(*) FROM {_quote(table)}"
+            if src.execute(count).fetchone() != dst.execute(count).fetchone():
+                raise ToolkitError(f"the template copy of {source} lost rows of {table!r}; "
+                                   "nothing was marked usable")
+    finally:
+        src.close()
+        dst.close()
