@@ -87,7 +87,7 @@ def references_mysql(session: nox.Session) -> None:
 
 @nox.session(name="references-clickhouse-samples")
 def references_clickhouse_samples(session: nox.Session) -> None:
-    """30 real ClickHouse stateless tests (../shared/clickhouse-samples) through chDB."""
+    """30 ClickHouse stateless tests via chDB; needs ../shared/clickhouse-samples beside it."""
     if not SAMPLES.is_dir():
         session.error(f"no ClickHouse samples at {SAMPLES}: they sit beside the checkout in CI")
     install(session)

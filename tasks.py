@@ -1,14 +1,18 @@
 """This repository's own tasks: toolkit's namespaces, the main job over the example, and the
 test command that sets up a fresh machine before it runs the suite."""
 
+import functools
+import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.tasks import Task, task
 
 from toolkit.settings import Settings
 from toolkit.tasks import edge, passthrough
@@ -44,9 +48,33 @@ def test(c: Context) -> None:
         raise Exit(code=code)
 
 
+@contextmanager
+def _inside(directory: str) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _on_example(original: Task) -> Task:
+    """The same task, run on the example shop: `inv db.template` at the root builds its template."""
+
+    @functools.wraps(original.body)
+    def body(*args: object, **kwargs: object) -> object:
+        with _inside(EXAMPLE):
+            return original.body(*args, **kwargs)
+
+    return Task(body, name=original.name, help=original.help, iterable=original.iterable,
+                positional=original.positional, optional=original.optional)
+
+
 namespace = Collection(pipeline)
 for sub in toolkit_namespace.collections.values():
     if sub.name == "test":  # `inv test` is the suite; toolkit's test.shard etc. stay beside it
         sub = Collection("test", *sub.tasks.values())
         sub.add_task(test, name="suite", default=True)
+    elif sub.name == "db":  # this repository's own project is the example shop
+        sub = Collection("db", *(_on_example(t) for t in sub.tasks.values()))
     namespace.add_collection(sub)

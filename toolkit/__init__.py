@@ -7,10 +7,20 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = ["Clone", "Settings", "Template", "ToolkitError", "clone", "create_clone", "drop",
-           "ensure_template", "gc", "status"]
+           "enforce_foreign_keys", "ensure_template", "gc", "status"]
 
 if TYPE_CHECKING:
-    from toolkit.core import Clone, Template, clone, create_clone, drop, ensure_template, gc, status
+    from toolkit.core import (
+        Clone,
+        Template,
+        clone,
+        create_clone,
+        drop,
+        enforce_foreign_keys,
+        ensure_template,
+        gc,
+        status,
+    )
     from toolkit.errors import ToolkitError
     from toolkit.settings import Settings
 

@@ -10,19 +10,24 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from toolkit import crash, migrate, urls
+from toolkit import crash, urls
 from toolkit import fingerprint as fp
 from toolkit.engines import Engine, get_engine
 from toolkit.errors import NotOwnedError, ToolkitError
 from toolkit.fingerprint import Inputs
+from toolkit.lazy import lazy
 from toolkit.marker import Marker
 from toolkit.settings import Settings
+
+# Alembic is needed to build or resolve a template, not to list or drop databases
+migrate = lazy("toolkit.migrate")
 
 log = logging.getLogger("toolkit")
 
@@ -41,6 +46,7 @@ class Clone:
     url: URL
     template: Template
     keep: bool = False
+    foreign_keys: bool = True  # SQLite: enforce them, as the other engines always do
     _engine: SAEngine | None = dataclasses.field(default=None, repr=False)
 
     @property
@@ -49,6 +55,8 @@ class Clone:
         if self._engine is None:
             self._engine = create_engine(self.url, poolclass=NullPool,
                                          connect_args=urls.connect_args(self.url))
+            if self.foreign_keys and urls.kind(self.url) == "sqlite":
+                enforce_foreign_keys(self._engine)
         return self._engine
 
     def dispose(self) -> None:
@@ -104,6 +112,18 @@ def _resolve(settings: Settings, engine: Engine, static: Inputs, hashes: dict[st
     name = f"{settings.prefix}tpl_{full.digest[:12]}"
     return Resolution(Template(name, engine.database_url(name), full.digest, full.lineage),
                       full, False, previous)
+
+
+def enforce_foreign_keys(engine: SAEngine) -> SAEngine:
+    """SQLite checks foreign keys only on connections that ask (PRAGMA foreign_keys=ON): ask
+    on every connection of ``engine``. Use it on engines of your own on a clone's URL."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    return engine
 
 
 def ensure_template(settings: Settings) -> Template:
@@ -213,7 +233,8 @@ def create_clone(settings: Settings, template: Template, owner_pid: int | None =
     except BaseException:
         engine.drop(name)  # no half-made clone (or its marker) outlives the failure
         raise
-    return Clone(name, engine.database_url(name), template)
+    return Clone(name, engine.database_url(name), template,
+                 foreign_keys=settings.sqlite_foreign_keys)
 
 
 @contextmanager
@@ -325,4 +346,4 @@ def gc(settings: Settings, dry_run: bool = False) -> list[tuple[str, str]]:
 
 
 __all__ = ["Clone", "Entry", "Template", "ToolkitError", "clone", "create_clone", "drop",
-           "ensure_template", "gc", "status"]
+           "enforce_foreign_keys", "ensure_template", "gc", "status"]

@@ -105,7 +105,7 @@ def pre_push(argv: Sequence[str], stdin_text: str, environ: Mapping[str, str]) -
     listing.write_text("".join(f"{f}\n" for f in changed))
     print(f"toolkit: pre-push checks on {len(changed)} changed file(s): "
           f"{settings.prepush_command}", flush=True)
-    env = {**environ, "TOOLKIT_CHANGED_FILES": str(listing)}
+    env = {**environ, "TOOLKIT_CHANGED_FILES": str(listing), "TOOLKIT_CHANGED_ROOT": str(repo)}
     code = subprocess.run(settings.prepush_command, shell=True, cwd=settings.project_dir,
                           env=env).returncode
     if code:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import logging.config
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -120,9 +122,26 @@ def _alembic_progress() -> Iterator[_Progress]:
     # not name, ours included; put them back afterwards
     enabled = {name for name, lg in logging.Logger.manager.loggerDict.items()
                if isinstance(lg, logging.Logger) and not lg.disabled}
+    # fileConfig() also strips the handlers of loggers below the ones it names ("alembic"):
+    # while the migrations run, put ours back right after any such call
+    originals = logging.config.fileConfig, logging.config.dictConfig
+
+    def reattached(configure: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = configure(*args, **kwargs)
+            logger.disabled = False
+            logger.setLevel(logging.INFO)
+            if handler not in logger.handlers:
+                logger.addHandler(handler)
+            return result
+        return wrapper
+
+    logging.config.fileConfig = reattached(originals[0])  # type: ignore[assignment]
+    logging.config.dictConfig = reattached(originals[1])  # type: ignore[assignment]
     try:
         yield handler
     finally:
+        logging.config.fileConfig, logging.config.dictConfig = originals  # type: ignore[assignment]
         logger.removeHandler(handler)
         logger.setLevel(previous_level)
         for name in enabled:

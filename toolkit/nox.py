@@ -19,11 +19,60 @@ import nox
 from toolkit.settings import Settings
 from toolkit.testrun import pipeline_commands, shard_command
 
+DISTRIBUTION = "toolkit-dbtest"
+
 
 def default_install(session: nox.Session) -> None:
-    """Install the project the way CI does; nothing when run with --force-venv-backend none."""
-    if session.venv_backend != "none":
-        session.install("-e", ".[dev]")
+    """What a session needs in a fresh virtualenv (nothing with --no-venv, which runs in the
+    current environment): the project itself when it is a Python package (with its ``dev``
+    extra when it has one), its requirements*.txt files, then toolkit and pytest."""
+    if session.venv_backend == "none":
+        return
+    root = Path.cwd()
+    if (root / "pyproject.toml").is_file() or (root / "setup.py").is_file():
+        session.install("-e", ".[dev]" if _has_extra(root, "dev") else ".")
+    for requirements in sorted(root.glob("requirements*.txt")):
+        session.install("-r", str(requirements))
+    session.install(toolkit_requirement(), "pytest")
+
+
+def _has_extra(root: Path, extra: str) -> bool:
+    import tomllib
+
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text())
+    except (OSError, ValueError):
+        return False
+    return extra in data.get("project", {}).get("optional-dependencies", {})
+
+
+def toolkit_requirement() -> str:
+    """toolkit as this environment has it: the checkout it runs from, or its release."""
+    from importlib import metadata
+
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "toolkit").is_dir():
+        return str(checkout)
+    return f"{DISTRIBUTION}=={metadata.version(DISTRIBUTION)}"
+
+
+def ruff_configured(start: Path) -> bool:
+    """Whether the project (or a directory above it, as ruff looks) configures ruff."""
+    import tomllib
+
+    for directory in (start, *start.parents):
+        if (directory / "ruff.toml").is_file() or (directory / ".ruff.toml").is_file():
+            return True
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                if "ruff" in tomllib.loads(pyproject.read_text()).get("tool", {}):
+                    return True
+            except ValueError:
+                pass
+        if (directory / ".git").exists():
+            break
+    return False
 
 
 def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
@@ -56,11 +105,16 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
             session.run(*command)
 
     def prepush(session: nox.Session) -> None:
-        """Fast checks before a push: lint, unit tests, references on SQLite, and the changed
-        integration tests within prepush_budget_s (what is left out is printed)."""
+        """Fast checks before a push: lint, unit tests, SQLite references, changed tests.
+
+        Lint (ruff, when the project configures it), unit tests, references on SQLite, and the
+        changed integration tests within prepush_budget_s (what is left out is printed)."""
         install(session)
         session.chdir(project)
-        if shutil.which("ruff", path=session.bin if session.venv_backend != "none" else None):
+        # lint only what the project asked for: Alembic's generated files break default rules
+        if not ruff_configured(Path.cwd()):
+            session.log("no ruff configuration in the project: lint skipped")
+        elif shutil.which("ruff", path=session.bin if session.venv_backend != "none" else None):
             session.run("ruff", "check", ".")
         else:
             session.log("ruff is not installed: lint skipped")

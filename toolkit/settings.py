@@ -36,13 +36,15 @@ class Settings:
     shards: int = 4
     shard_strategy: str = "duration"
     prepush_budget_s: float = 120.0
-    prepush_command: str = "nox -s prepush"
+    # in the current environment: a hook that builds a virtualenv on every push gets removed
+    prepush_command: str = "nox --no-venv -s prepush"
     template: str = ""  # a template built earlier in the pipeline, used as is by the tests
     image: str = ""  # the server image under test (set by image.build)
     server_binary: str = ""  # a local server binary under test
     # inputs of the template that discovery cannot see (e.g. read by a subprocess): globs
     # relative to the project directory
     fingerprint_include: tuple[str, ...] = ()
+    sqlite_foreign_keys: bool = True  # clones' engines enforce foreign keys on SQLite
 
     @classmethod
     def load(

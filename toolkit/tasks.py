@@ -11,24 +11,30 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 from rich.console import Console
-from rich.logging import RichHandler
-from rich.table import Table
 
-from toolkit import core, durations, hooks, servers, testrun, urls
 from toolkit.errors import ToolkitError
-from toolkit.refs import command as refs
-from toolkit.refs.report import Reporter
+from toolkit.lazy import lazy
 from toolkit.settings import Settings
 
+if TYPE_CHECKING:
+    from toolkit import core, durations, hooks, servers, testrun, urls
+    from toolkit.refs import command as refs
+    from toolkit.refs import report
+else:  # imported by the commands that use them: the others start faster
+    core, durations, hooks, servers, testrun, urls = (lazy(f"toolkit.{m}") for m in (
+        "core", "durations", "hooks", "servers", "testrun", "urls"))
+    refs, report = lazy("toolkit.refs.command"), lazy("toolkit.refs.report")
+
 F = TypeVar("F", bound=Callable[..., Any])
-err = Console(stderr=True)
+# soft wrap: a hint's command is never broken over two lines when stderr is not a terminal
+err = Console(stderr=True, soft_wrap=True)
 # the Docker SDK is imported by the tasks that use it: every other command starts faster
 URL_HELP = {"url": "database server/file URL (default: TOOLKIT_DATABASE_URL or the SQLite file)"}
 INI_HELP = {**URL_HELP,
@@ -43,6 +49,8 @@ def edge(func: F) -> F:
         logger = logging.getLogger("toolkit")
         if not logger.handlers:
             if err.is_terminal:
+                from rich.logging import RichHandler
+
                 logger.addHandler(RichHandler(console=err, show_time=False, show_path=False))
             else:  # logs and CI: plain lines that neither wrap nor colour
                 handler = logging.StreamHandler()
@@ -95,6 +103,8 @@ def template(c: Context, url: str | None = None, alembic_ini: str | None = None,
 
 
 def _explain(found: core.Resolution) -> None:
+    from rich.table import Table
+
     from toolkit import fingerprint
 
     table = Table("input", "hash or value", "found by", box=None)
@@ -162,10 +172,20 @@ def gc(c: Context, dry_run: bool = False, url: str | None = None) -> None:
 @edge
 def status(c: Context, json_: bool = False, url: str | None = None) -> None:
     """List toolkit's templates and clones: kind, fingerprint, owner, age."""
-    rows = [e.as_dict() for e in core.status(settings(url))]
+    s = settings(url)
+    rows = [e.as_dict() for e in core.status(s)]
     if json_:
         print(json.dumps(rows, indent=2))
         return
+    from rich.table import Table
+
+    where = core.get_engine(s)
+    place = getattr(where, "directory", None) or urls.mask(where.url)
+    print(f"toolkit databases with prefix {s.prefix!r} at {place}"
+          + ("" if rows else ": none"))
+    if not rows:
+        return
+
     table = Table("name", "kind", "fingerprint", "owner", "age")
     for row in rows:
         alive = "" if row.get("owner_alive", True) else " (gone)"
@@ -269,7 +289,7 @@ REFS_HELP = {
 def _references(select: list[str], url: str | None, jobs: str | None, timeout: str | None,
                 directory: str | None, on_record: Callable[[Path], None] = lambda p: None,
                 **kwargs: Any) -> refs.Summary:
-    reporter = Reporter(recording=bool(kwargs.get("record")))
+    reporter = report.Reporter(recording=bool(kwargs.get("record")))
     summary = refs.references(
         settings(), select or None, url=url, jobs=_number(jobs, "--jobs"),
         timeout=_number(timeout, "--timeout", float),
@@ -281,7 +301,8 @@ def _references(select: list[str], url: str | None, jobs: str | None, timeout: s
         reporter.problem(problem)
     for path in summary.changed:
         on_record(path)
-    reporter.finish(summary.line)
+    recorded = kwargs.get("record") and not kwargs.get("check")
+    reporter.finish(summary.recorded_line if recorded else summary.line)
     return summary
 
 
@@ -371,12 +392,17 @@ def test_changed(c: Context, budget: str | None = None, changed_files: str | Non
     """Run the integration tests whose files changed, cheapest first within the budget."""
     source = changed_files or os.environ.get("TOOLKIT_CHANGED_FILES")
     if source:
-        changed = Path(source).read_text().split()
+        changed = Path(source).read_text().splitlines()
     else:
         result = c.run("git diff --name-only @{upstream}...HEAD", hide=True, warn=True)
-        changed = result.stdout.split() if result and result.ok else []
+        changed = result.stdout.splitlines() if result and result.ok else []
+    # git names files from its top level, which may be above the project (a monorepo)
+    top = os.environ.get("TOOLKIT_CHANGED_ROOT")
+    if not top:
+        found = c.run("git rev-parse --show-toplevel", hide=True, warn=True)
+        top = found.stdout.strip() if found and found.ok else None
     code = testrun.run_changed(settings(), changed, _number(budget, "--budget", float),
-                               passthrough(c))
+                               passthrough(c), base=Path(top) if top else None)
     if code:
         raise Exit(code=code)
 

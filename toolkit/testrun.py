@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from toolkit import durations, shards
-from toolkit.core import ensure_template
 from toolkit.settings import Settings
 
 NO_TESTS = 5  # pytest's exit code when nothing was selected
@@ -31,6 +30,8 @@ def environment(settings: Settings, template: str | None) -> dict[str, str]:
 def _template(settings: Settings) -> str | None:
     if settings.template or not settings.path(settings.alembic_ini).is_file():
         return settings.template or None
+    from toolkit.core import ensure_template
+
     return ensure_template(settings).name
 
 
@@ -79,14 +80,18 @@ def pipeline_commands(settings: Settings, pytest_args: Sequence[str] = ()) -> li
     return steps
 
 
-def plan_changed(settings: Settings, changed: Sequence[str], budget: float
-                 ) -> tuple[list[str], list[str], dict[str, float]]:
+def plan_changed(settings: Settings, changed: Sequence[str], budget: float,
+                 base: Path | None = None) -> tuple[list[str], list[str], dict[str, float]]:
     """(test files to run, test files left out, predicted seconds of each) for the changed
-    integration test files, cheapest first until the budget is spent."""
+    integration test files, cheapest first until the budget is spent. ``changed`` paths are
+    relative to ``base`` (git's top level, which may be above the project; default: the
+    project), and come back relative to the project."""
     root = settings.path(settings.integration_dir).resolve()
-    files = sorted({f for f in changed if f.endswith(".py") and Path(f).name.startswith("test_")
-                    and (settings.project_dir / f).resolve().is_relative_to(root)
-                    and (settings.project_dir / f).is_file()})
+    project = settings.project_dir.resolve()
+    base = (base or project).resolve()
+    files = sorted({os.path.relpath(base / f, project) for f in changed
+                    if f.endswith(".py") and Path(f).name.startswith("test_")
+                    and (base / f).resolve().is_relative_to(root) and (base / f).is_file()})
     stored = durations.seconds(durations.path(settings.project_dir))
     per_file: dict[str, float] = {}
     for test, seconds in stored.items():
@@ -104,9 +109,10 @@ def plan_changed(settings: Settings, changed: Sequence[str], budget: float
 
 
 def run_changed(settings: Settings, changed: Sequence[str], budget: float | None,
-                pytest_args: Sequence[str], say: Callable[[str], None] = print) -> int:
+                pytest_args: Sequence[str], say: Callable[[str], None] = print,
+                base: Path | None = None) -> int:
     budget = settings.prepush_budget_s if budget is None else budget
-    chosen, left, cost = plan_changed(settings, changed, budget)
+    chosen, left, cost = plan_changed(settings, changed, budget, base)
     for f in left:
         say(f"left out (over the {budget:g}s budget): {f} (~{cost[f]:.1f}s)")
     if not chosen:

@@ -54,7 +54,8 @@ class PostgreSQLEngine:
             try:
                 self._conn = psycopg.connect(**connect_kwargs(self.url, MAINTENANCE_DB))  # type: ignore[arg-type]
             except psycopg.OperationalError as exc:
-                reason = str(exc).strip().splitlines()[-1]
+                # the first line holds the cause ("Connection refused"), the last only a hint
+                reason = str(exc).strip().splitlines()[0].removeprefix("connection failed: ")
                 raise ServerUnreachableError(urls.where(self.url), reason) from exc
         return self._conn
 

@@ -43,6 +43,13 @@ class Summary:
     def line(self) -> str:
         return f"{self.count('passed')} passed, {self.failed} failed, {self.count('skipped')} skipped"
 
+    @property
+    def recorded_line(self) -> str:
+        """The closing line after recording: a recorded test now passes."""
+        recorded = len(self.changed)
+        return (f"{self.count('passed') + recorded} passed, {self.failed - recorded} failed, "
+                f"{self.count('skipped')} skipped ({recorded} recorded)")
+
 
 def references(settings: Settings, selectors: list[str] | None = None, *, url: str | None = None,
                jobs: int | None = None, timeout: float | None = None, keep_failed: bool = False,

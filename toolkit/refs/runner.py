@@ -170,7 +170,7 @@ def _judge(test: RefTest, stdout: str, stderr: str, error: str) -> Outcome:
                        output=stdout)
     if not test.reference.is_file():
         return Outcome(test.name, "failed", f"{test.path}: no reference {test.reference.name} "
-                       f"(record it: toolkit refs.record {test.name})", output=stdout,
+                       f"(record it: toolkit refs.record -s {test.name})", output=stdout,
                        recordable=True)
     # byte for byte: no newline translation (a CRLF reference is not an LF output)
     expected = test.reference.read_bytes().decode("utf-8", errors="replace")
