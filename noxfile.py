@@ -105,9 +105,12 @@ def docker(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmarks: clones per engine, reference runner, shard balance, Docker."""
+    """The benchmarks: clones, references, shards, Docker, start-up, hook, set-up."""
     install(session)
     session.run("python", "-m", "bench.clone", *session.posargs)
     session.run("python", "-m", "bench.refs")
     session.run("python", "-m", "bench.shards")
     session.run("python", "-m", "bench.docker")
+    session.run("python", "-m", "bench.startup")
+    session.run("python", "-m", "bench.prepush")
+    session.run("python", "-m", "bench.provision")

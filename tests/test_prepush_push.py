@@ -117,4 +117,4 @@ def test_a_new_projects_nox_session_installs_what_it_needs(tmp_path: Path) -> No
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "does not appear to be a Python project" not in output
-    assert "-r requirements.txt" in output
+    assert "requirements.txt" in output and "pytest" in output

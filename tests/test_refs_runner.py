@@ -55,7 +55,7 @@ def test_each_failure_reason(tmp_path: Path, refs_url: str) -> None:
     summary = _run(root, refs_url)
     reasons = {o.name: o.reason for o in summary.outcomes}
     assert "result differs from the reference" in reasons["mismatch"]
-    assert "toolkit refs.record missing" in reasons["missing"]
+    assert "toolkit refs.record -s missing" in reasons["missing"]
     assert "unexpected.sql:2: unexpected error" in reasons["unexpected"]
     assert "succeeded.sql:1: expected serverError 1, but the statement succeeded" \
         in reasons["succeeded"]
