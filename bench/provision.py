@@ -8,8 +8,8 @@ quick selection (target: ≤ 2 s more). Run as root on a provisioned machine:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,21 +17,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.common import timed
 from toolkit import provision
 
 ROOT = Path(__file__).resolve().parent.parent
 SELECTION = ["tests/test_settings.py", "-q", "-p", "no:cacheprovider"]
 SUITE = [provision.NEEDS[n] for n in ("postgresql", "mariadb", "sqlite3", "docker",
                                       "debootstrap")]
-
-
-def _timed(command: list[str], reps: int) -> list[float]:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def main() -> None:
@@ -48,9 +40,10 @@ def main() -> None:
                 pass
             checks.append(time.perf_counter() - start)
         env_host = ["env", f"DOCKER_HOST={host}"]
-        bare = _timed([*env_host, sys.executable, "-m", "pytest", *SELECTION], args.reps)
-        inv = _timed([*env_host, sys.executable, "-m", "invoke", "test", "--", *SELECTION],
+        bare = timed([*env_host, sys.executable, "-m", "pytest", *SELECTION], ROOT, os.environ,
                      args.reps)
+        inv = timed([*env_host, sys.executable, "-m", "invoke", "test", "--", *SELECTION], ROOT,
+                    os.environ, args.reps)
     table = Table(title=f"test command set-up on a provisioned machine ({args.reps} reps)")
     for column in ("what", "p50", "max", "÷ python -m pytest", "target"):
         table.add_column(column, justify="right")

@@ -13,22 +13,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from bench.common import timed
+
 SHOP = Path(__file__).resolve().parent.parent / "examples" / "shop"
-
-
-def _seconds(command: list[str], env: dict[str, str], reps: int) -> list[float]:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=SHOP, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def main() -> None:
@@ -50,7 +42,7 @@ def main() -> None:
             table.add_column(column, justify="right")
         base = 0.0
         for label, command, target in rows:
-            times = _seconds(command, env, args.reps)
+            times = timed(command, SHOP, env, args.reps)
             p50 = statistics.median(times)
             base = base or p50
             verdict = "" if target is None else f"≤{target:g} s {'✓' if p50 <= target else '✗'}"

@@ -17,7 +17,7 @@ import psycopg
 import pymysql
 import pytest
 
-from tests.helpers import settings_for
+from tests.helpers import REVISION, settings_for
 from toolkit import core, migrate
 from toolkit.engines import close_all, get_engine
 from toolkit.engines.mysql import connect_kwargs as mysql_kwargs
@@ -27,18 +27,6 @@ from toolkit.marker import Marker
 from toolkit.settings import Settings
 from toolkit.urls import parse
 
-REVISION = '''
-from alembic import op
-
-revision = {rev!r}
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-{body}
-'''
 # the common "reuse the app's engine" env.py: a module-level engine with the default pool
 SQLITE_ENV = '''
 import os
