@@ -51,3 +51,26 @@ def test_a_database_recreated_by_hand_under_a_clones_name_is_not_toolkits(
     with pytest.raises(NotOwnedError):
         core.drop(settings, name)
     close_all()
+
+
+def test_a_marker_left_under_a_reused_oid_gives_way(postgres_url: str, project: Path) -> None:
+    """PostgreSQL keys markers by oid: a database dropped by hand leaves its row, and a new
+    database that gets the same oid must get its own marker, not inherit the old one."""
+    from psycopg import sql
+
+    from toolkit.engines import get_engine
+    from toolkit.marker import Marker
+
+    settings = settings_for(project, postgres_url)
+    engine = get_engine(settings)
+    old = f"{settings.prefix}cl_old"
+    engine.create(old, Marker.new("clone", "old", "old"))
+    oid = engine._run("SELECT oid FROM pg_database WHERE datname = %s", (old,))[0][0]
+    engine._run(sql.SQL("DROP DATABASE {}").format(sql.Identifier(old)))  # by hand
+    new = f"{settings.prefix}cl_new"
+    engine._create(new, Marker.new("clone", "new", "new"), sql.SQL(
+        "CREATE DATABASE {} OID {}").format(sql.Identifier(new), sql.Literal(oid)), "test")
+    marker = engine.marker(new)
+    assert marker is not None and marker.fingerprint == "new"
+    core.drop(settings, new)
+    close_all()

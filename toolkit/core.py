@@ -196,24 +196,25 @@ def find_template(settings: Settings, name: str) -> Template:
                                     marker.lineage))
 
 
-def _owned(engine: Engine, name: str) -> Marker | None | bool:
-    """The marker (or interrupted creation's record) proving ``name`` is toolkit's; False when
-    it does not exist; None when it exists and is not provably toolkit's."""
+def _ours(engine: Engine, name: str) -> Marker | None:
+    """The marker (or interrupted creation's record) proving ``name`` is toolkit's, or None
+    when no such database exists (a record of a creation that never happened is forgotten).
+    Raises NotOwnedError when it exists and is not provably toolkit's."""
     markers = engine.markers(name)
     if name not in markers:
-        return False
-    return markers[name] or engine.leftover(name)
+        engine.forget(name)
+        return None
+    owned = markers[name] or engine.leftover(name)
+    if owned is None:
+        raise NotOwnedError(name)
+    return owned
 
 
 def _drop_leftover(engine: Engine, name: str) -> None:
     """Remove what a crashed build left under our names, refusing anything not ours."""
-    owned = _owned(engine, name)
-    if owned is False:
-        engine.forget(name)  # a record of a creation that never happened
-        return
+    owned = _ours(engine, name)
     if owned is None:
-        raise NotOwnedError(name)
-    assert isinstance(owned, Marker)
+        return
     log.info("removing %s left by an interrupted build (pid %s)", name, owned.pid)
     engine.drop(name)
     crash.point("core.leftover.dropped")
@@ -261,12 +262,8 @@ def drop(settings: Settings, name: str) -> bool:
         raise ToolkitError(f"{name!r} is not a database name toolkit makes (lowercase letters, "
                            "digits, underscores; no patterns): see `toolkit db.status`")
     engine = get_engine(settings)
-    owned = _owned(engine, name)
-    if owned is False:
-        engine.forget(name)
+    if _ours(engine, name) is None:
         return False
-    if owned is None:
-        raise NotOwnedError(name)
     engine.drop(name)
     return True
 

@@ -99,13 +99,18 @@ def owner_alive(host: str, pid: int, started: int) -> bool:
     and a reused pid (another start time) is not the owner."""
     if host != socket.gethostname():
         return True
+    return pid_alive(pid) and process_start(pid) == started
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this host (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
-    return process_start(pid) == started
+    return True
 
 
 def process_start(pid: int) -> int:

@@ -161,14 +161,20 @@ class PostgreSQLEngine:
                 point: str) -> None:
         """Intent, database, then the intent bound to the database's oid: killed anywhere in
         between, what is left is recognisably toolkit's."""
-        self._m("DELETE FROM markers WHERE db_oid IS NULL AND name = %s", (name,))
-        self._m("INSERT INTO markers (name, marker) VALUES (%s, %s)", (name, marker.dumps()))
+        # one statement each side of CREATE DATABASE, on the clone's hot path
+        self._m("WITH stale AS (DELETE FROM markers WHERE db_oid IS NULL AND name = %s) "
+                "INSERT INTO markers (name, marker) VALUES (%s, %s)",
+                (name, name, marker.dumps()))
         crash.point(f"{point}.intent")
         self._run(statement)
         crash.point(f"{point}.created")
-        oid = self._run("SELECT oid FROM pg_database WHERE datname = %s", (name,))[0][0]
-        self._m("DELETE FROM markers WHERE db_oid = %s", (oid,))  # a reused oid's stale row
-        self._m("UPDATE markers SET db_oid = %s WHERE db_oid IS NULL AND name = %s", (oid, name))
+        # pg_database is a shared catalog, seen from the meta database too. A row left under a
+        # reused oid (a database dropped by hand) goes first, in a statement of its own: the
+        # unique oid is checked before a same-statement delete counts
+        oid = "(SELECT oid FROM pg_database WHERE datname = %s)"
+        self._m(f"DELETE FROM markers WHERE db_oid = {oid}", (name,))
+        self._m(f"UPDATE markers SET db_oid = {oid} WHERE db_oid IS NULL AND name = %s",
+                (name, name))
 
     def _set_marker(self, name: str, marker: Marker) -> None:
         self._m("UPDATE markers SET marker = %s, name = %s WHERE db_oid = "

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 
 from toolkit import crash
 from toolkit.errors import LockTimeoutError, ToolkitError
-from toolkit.marker import Marker
+from toolkit.marker import Marker, pid_alive
 from toolkit.settings import Settings
 
 SUFFIX = ".sqlite"
@@ -190,13 +190,8 @@ class SQLiteEngine:
 
 
 def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        pass
-    return True
+    """For a pid read from a temporary file's name."""
+    return pid.isdigit() and pid_alive(int(pid))
 
 
 def _quote(name: str) -> str:
