@@ -264,8 +264,12 @@ def test_mariadb_objects_rows_and_state(mysql_url: str, tmp_path: Path) -> None:
     assert template[2] == (("ab",),)
     assert template[3][0] == (0, "zero", 7) and template[3][1][2] == 42
     assert template[7] == ((1,), (2,)), "history"
-    assert template[9] == ((103,),)
-    assert facts[0] == facts[1] == facts[2]
+    assert facts[0][:9] == facts[1][:9] == facts[2][:9]
+    # a sequence's next value: the clone gives what the template gives; a database migrated
+    # directly gives that only while MariaDB still caches the sequence (after a table-cache
+    # eviction it jumps to the end of the cache, 1100), so either is the direct one's truth
+    assert template[9] == facts[1][9] == ((103,),)
+    assert facts[2][9] in (((103,),), ((1100,),))
     for name in names:
         core.drop(settings, name)
 
