@@ -100,6 +100,20 @@ def run_toolkit(settings: Settings, *args: str, check: bool = True
     return result
 
 
+# what the machine's environment must not tell a toolkit run under test: its settings, and the
+# parallel-node variables of a CI the suite itself may be running in
+HOST_ONLY = ("TOOLKIT_", "CI_", "CIRCLE_", "BUILDKITE_", "SEMAPHORE_")
+
+
+def toolkit_cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
+                prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The ``toolkit`` command in ``cwd`` (behind ``prefix``, e.g. unshare), configured only by
+    ``env`` and the project's own files."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY)}
+    return subprocess.run([*(prefix or []), sys.executable, "-m", "toolkit", *args], cwd=cwd,
+                          env={**base, **(env or {})}, capture_output=True, text=True)
+
+
 def create_foreign(settings: Settings, name: str) -> None:
     """A database under toolkit's prefix that toolkit did not create."""
     url = get_engine(settings).database_url(name)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_toolkit, write_project
+from tests.helpers import run_toolkit, toolkit_cli, write_project
 from toolkit.settings import Settings
 
 SYNTAX_ERROR = "from alembic import op\nrevision = 'r004'\ndown_revision = 'r003'\n" \
@@ -25,13 +25,6 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("toolkit: error: "), lines[0]
     return lines[0]
-
-
-def _toolkit(cwd: Path, *args: str, env: dict[str, str] | None = None,
-             prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
-    return subprocess.run([*(prefix or []), sys.executable, "-m", "toolkit", *args], cwd=cwd,
-                          env={**base, **(env or {})}, capture_output=True, text=True)
 
 
 def _syntax_error(project: Path) -> None:
@@ -52,13 +45,13 @@ def test_migration_with_a_syntax_error_under_refs_run(project: Path) -> None:
     queries.mkdir(parents=True)
     (queries / "00001_a.sql").write_text("SELECT 1;\n")
     (queries / "00001_a.reference").write_text("1\n")
-    line = _one_line(_toolkit(project, "refs.run"))
+    line = _one_line(toolkit_cli(project, "refs.run"))
     assert "r004.py" in line and "SyntaxError" in line
 
 
 def test_an_empty_versions_directory_is_refused(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", revisions=[])
-    line = _one_line(_toolkit(project, "db.template"))
+    line = _one_line(toolkit_cli(project, "db.template"))
     assert "no migrations" in line and "versions" in line
 
 
@@ -70,7 +63,7 @@ def _mounted(directory: Path, options: str) -> list[str]:
 
 
 def test_a_read_only_state_directory(project: Path) -> None:
-    line = _one_line(_toolkit(project, "db.template",
+    line = _one_line(toolkit_cli(project, "db.template",
                               prefix=_mounted(project / ".toolkit", "ro")))
     assert ".toolkit" in line and "read-only" in line.lower()
 
@@ -93,7 +86,7 @@ def test_a_clone_on_a_full_disk_leaves_nothing(project: Path) -> None:
 
 def test_a_full_disk(project: Path) -> None:
     dbs = project / ".toolkit"
-    line = _one_line(_toolkit(project, "db.template", prefix=_mounted(dbs, "size=12k")))
+    line = _one_line(toolkit_cli(project, "db.template", prefix=_mounted(dbs, "size=12k")))
     assert "full" in line.lower() or "no space" in line.lower()
 
 
@@ -110,7 +103,7 @@ def test_a_full_disk(project: Path) -> None:
 ])
 def test_bad_names_and_urls(project: Path, args: list[str], env: dict[str, str],
                             expected: str) -> None:
-    line = _one_line(_toolkit(project, *args, env=env))
+    line = _one_line(toolkit_cli(project, *args, env=env))
     assert expected in line, line
     assert not (project / ":memory:").exists()
 
@@ -132,7 +125,7 @@ def test_refs_run_against_an_unreachable_server(tmp_path: Path) -> None:
     for i in range(4):
         (queries / f"0000{i}_a.sql").write_text("SELECT 1;\n")
         (queries / f"0000{i}_a.reference").write_text("1\n")
-    result = _toolkit(tmp_path, "refs.run", "--url", "postgresql://u@127.0.0.1:1/x")
+    result = toolkit_cli(tmp_path, "refs.run", "--url", "postgresql://u@127.0.0.1:1/x")
     line = _one_line(result)
     assert "127.0.0.1:1" in line
 
@@ -140,10 +133,10 @@ def test_refs_run_against_an_unreachable_server(tmp_path: Path) -> None:
 
 def test_server_up_takes_mysql_as_mariadb(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
-    up = _toolkit(tmp_path, "server.up", "mysql")
+    up = toolkit_cli(tmp_path, "server.up", "mysql")
     try:
         assert up.returncode == 0, up.stderr
         assert up.stdout.strip().splitlines()[-1].startswith("mysql")
     finally:
-        down = _toolkit(tmp_path, "server.down")
+        down = toolkit_cli(tmp_path, "server.down")
     assert "stopped" in down.stdout, down.stdout + down.stderr

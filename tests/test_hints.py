@@ -7,19 +7,11 @@ import dataclasses
 import os
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.helpers import run_toolkit, settings_for, write_project
+from tests.helpers import run_toolkit, settings_for, toolkit_cli, write_project
 
 ROOT = Path(__file__).parent.parent
-
-
-def _toolkit(cwd: Path, *args: str, env: dict[str, str] | None = None
-             ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=cwd, text=True,
-                          capture_output=True, env={**base, **(env or {})})
 
 
 def _queries(root: Path) -> Path:
@@ -33,11 +25,11 @@ def _queries(root: Path) -> Path:
 
 def test_the_record_hint_runs_as_printed(tmp_path: Path) -> None:
     root = _queries(tmp_path)
-    result = _toolkit(root, "refs.run")
+    result = toolkit_cli(root, "refs.run")
     hint = next(ln for ln in result.stdout.splitlines() if "record it:" in ln and "00001" in ln)
     command = hint.split("record it: ", 1)[1].rstrip(")")
     assert command == "toolkit refs.record -s 00001_users"
-    ran = _toolkit(root, *shlex.split(command)[1:])
+    ran = toolkit_cli(root, *shlex.split(command)[1:])
     assert ran.returncode == 0, ran.stderr
     assert (root / "tests" / "queries" / "00001_users.reference").read_text() == "alice\n"
     assert not (root / "tests" / "queries" / "00002_more.reference").exists()
@@ -45,7 +37,7 @@ def test_the_record_hint_runs_as_printed(tmp_path: Path) -> None:
 
 def test_record_says_what_it_recorded_and_closes_truthfully(tmp_path: Path) -> None:
     root = _queries(tmp_path)
-    result = _toolkit(root, "refs.record")
+    result = toolkit_cli(root, "refs.record")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert sum(ln.startswith("wrote ") for ln in lines) == 2
@@ -64,20 +56,20 @@ def test_a_hint_is_never_wrapped(project: Path, tmp_path: Path) -> None:
 
 def test_an_unreachable_server_keeps_the_cause(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p")
-    result = _toolkit(root, "db.status", env={
+    result = toolkit_cli(root, "db.status", env={
         "TOOLKIT_DATABASE_URL": "postgresql://u@127.0.0.1:1/x"})
     assert result.returncode == 1 and "Connection refused" in result.stderr, result.stderr
 
 
 def test_a_url_without_a_scheme_is_shown_as_typed(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p")
-    result = _toolkit(root, "db.status", env={"TOOLKIT_DATABASE_URL": "localhost:5432"})
+    result = toolkit_cli(root, "db.status", env={"TOOLKIT_DATABASE_URL": "localhost:5432"})
     assert result.returncode == 1 and "'localhost:5432'" in result.stderr, result.stderr
 
 
 def test_status_names_what_it_read(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p")
-    result = _toolkit(root, "db.status", env={"TOOLKIT_DATABASE_URL":
+    result = toolkit_cli(root, "db.status", env={"TOOLKIT_DATABASE_URL":
                                               f"sqlite:///{tmp_path}/dbs/x.sqlite"})
     assert result.stdout.splitlines()[0] == \
         f"toolkit databases with prefix 'toolkit_' at {tmp_path}/dbs: none"

@@ -6,14 +6,14 @@ UTF-8 is one line naming it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.helpers import toolkit_cli
 
 ROOT = Path(__file__).parent.parent
 
@@ -34,9 +34,7 @@ def _project(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
 
 
 def _refs(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
-    return subprocess.run([sys.executable, "-m", "toolkit", "refs.run", *args], cwd=root,
-                          text=True, capture_output=True, env=env)
+    return toolkit_cli(root, "refs.run", *args)
 
 
 def _eventually(check, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import toolkit_cli
 from toolkit import durations
 
 ROOT = Path(__file__).parent.parent
@@ -36,14 +37,6 @@ def suite(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _toolkit(root: Path, *args: str, env: dict[str, str] | None = None
-             ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("TOOLKIT_", "CI_", "CIRCLE_", "BUILDKITE_", "SEMAPHORE_"))}
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=root, text=True,
-                          capture_output=True, env={**base, **(env or {})})
-
-
 def _outcomes(result: subprocess.CompletedProcess[str], word: str) -> set[str]:
     return {line.split(" ")[0] for line in result.stdout.splitlines() if f" {word}" in line}
 
@@ -60,12 +53,12 @@ def test_last_failed_reruns_failures_on_the_shard_where_they_failed(suite: Path)
     failed: dict[int, set[str]] = {}
     for k in (1, 2, 3):  # each CI node has its own pytest cache
         cache = f"-ocache_dir=.cache-{k}"
-        first = _toolkit(suite, "test.shard", f"--shard={k}", "--shards=3", "--", "-v", cache)
+        first = toolkit_cli(suite, "test.shard", f"--shard={k}", "--shards=3", "--", "-v", cache)
         failed[k] = _outcomes(first, "FAILED")
     assert set().union(*failed.values()) == FAILING
     for k in (1, 2, 3):
         cache = f"-ocache_dir=.cache-{k}"
-        again = _toolkit(suite, "test.shard", f"--shard={k}", "--shards=3", "--", "-v", cache,
+        again = toolkit_cli(suite, "test.shard", f"--shard={k}", "--shards=3", "--", "-v", cache,
                          "--lf")
         assert _outcomes(again, "FAILED") == failed[k], again.stdout
         assert again.returncode == (1 if failed[k] else 0), again.stdout
@@ -77,17 +70,17 @@ def test_arguments_after_the_double_dash_keep_their_quoting(suite: Path) -> None
     (suite / "tests" / "integration" / "test_ids.py").write_text(
         "import pytest\n\n@pytest.mark.parametrize('x', [1, 2], ids=['a b', 'c'])\n"
         "def test_p(x):\n    pass\n")
-    result = _toolkit(suite, "test.shard", "--shard=1", "--shards=1", "--", "-v",
+    result = toolkit_cli(suite, "test.shard", "--shard=1", "--shards=1", "--", "-v",
                       "-k", "test_m1 and (test_0 or test_1)")
     assert _outcomes(result, "PASSED") == {"tests/integration/test_m1.py::test_0",
                                            "tests/integration/test_m1.py::test_1"}, result.stdout
     # a node id with a space reaches pytest as one argument (the shard's whole suite runs too)
-    spaced = _toolkit(suite, "test.shard", "--shard=1", "--shards=1", "--", "-v",
+    spaced = toolkit_cli(suite, "test.shard", "--shard=1", "--shards=1", "--", "-v",
                       "tests/integration/test_ids.py::test_p[a b]")
     assert "not found" not in spaced.stdout + spaced.stderr
     assert "tests/integration/test_ids.py::test_p[a b] PASSED" in spaced.stdout
     # reaches pytest intact, which judges it (no traceback from splitting it again)
-    quote = _toolkit(suite, "test.shard", "--shard=1", "--shards=1", "--", "-k", "quote'single")
+    quote = toolkit_cli(suite, "test.shard", "--shard=1", "--shards=1", "--", "-k", "quote'single")
     assert "Traceback" not in quote.stderr
     assert "Wrong expression passed to '-k': quote'single" in quote.stderr
 
@@ -104,14 +97,14 @@ def test_nox_sessions_pass_arguments_as_given() -> None:
 def test_dry_run_shows_collection_errors(suite: Path) -> None:
     (suite / "tests" / "integration" / "test_broken.py").write_text(
         "import nosuchmodule_xyz\n\ndef test_x():\n    pass\n")
-    result = _toolkit(suite, "test.shard", "--shard=1", "--shards=3", "--dry-run")
+    result = toolkit_cli(suite, "test.shard", "--shard=1", "--shards=3", "--dry-run")
     assert result.returncode != 0
     assert "nosuchmodule_xyz" in result.stdout + result.stderr
     assert "test_broken.py" in result.stdout + result.stderr
 
 
 def test_dry_run_under_xdist_plans_without_workers(suite: Path) -> None:
-    result = _toolkit(suite, "test.shard", "--shard=2", "--shards=3", "--dry-run", "--",
+    result = toolkit_cli(suite, "test.shard", "--shard=2", "--shards=3", "--dry-run", "--",
                       "-n", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "INTERNALERROR" not in result.stdout + result.stderr
@@ -120,13 +113,13 @@ def test_dry_run_under_xdist_plans_without_workers(suite: Path) -> None:
 
 def test_flags_that_disagree_with_the_ci_are_refused(suite: Path) -> None:
     gitlab = {"CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "4"}
-    line = _one_line(_toolkit(suite, "test.shard", "--shards=8", env=gitlab))
+    line = _one_line(toolkit_cli(suite, "test.shard", "--shards=8", env=gitlab))
     assert "--shards 8" in line and "CI_NODE_TOTAL=4" in line
-    line = _one_line(_toolkit(suite, "test.shard", "--shard=3", env=gitlab))
+    line = _one_line(toolkit_cli(suite, "test.shard", "--shard=3", env=gitlab))
     assert "--shard 3" in line and "CI_NODE_INDEX" in line
-    agree = _toolkit(suite, "test.shard", "--shard=1", "--shards=4", "--dry-run", env=gitlab)
+    agree = toolkit_cli(suite, "test.shard", "--shard=1", "--shards=4", "--dry-run", env=gitlab)
     assert agree.returncode == 0, agree.stderr
-    both = _toolkit(suite, "test.shard", "--dry-run",
+    both = toolkit_cli(suite, "test.shard", "--dry-run",
                     env={**gitlab, "CIRCLE_NODE_INDEX": "1", "CIRCLE_NODE_TOTAL": "2"})
     assert both.returncode == 0, both.stderr
     assert "CI_NODE_INDEX/CI_NODE_TOTAL" in both.stderr and "CIRCLE_NODE_INDEX" in both.stderr
@@ -145,31 +138,31 @@ def test_nox_and_ci_matrix_read_the_same_shard_count() -> None:
 
 
 def test_a_shard_count_below_one_is_refused(suite: Path) -> None:
-    line = _one_line(_toolkit(suite, "ci.matrix", "--shards", "0"))
+    line = _one_line(toolkit_cli(suite, "ci.matrix", "--shards", "0"))
     assert "--shards" in line and "at least 1" in line
     (suite / "pyproject.toml").write_text("[tool.toolkit]\nshards = 0\n")
-    line = _one_line(_toolkit(suite, "ci.matrix"))
+    line = _one_line(toolkit_cli(suite, "ci.matrix"))
     assert "shards" in line and "at least 1" in line
-    line = _one_line(_toolkit(suite, "test.shard", "--shard=1", "--shards=-2"))
+    line = _one_line(toolkit_cli(suite, "test.shard", "--shard=1", "--shards=-2"))
     assert "at least 1" in line
 
 
 def test_unknown_strategy_is_one_line(suite: Path) -> None:
-    line = _one_line(_toolkit(suite, "test.shard", "--shard=1", "--shards=3",
+    line = _one_line(toolkit_cli(suite, "test.shard", "--shard=1", "--shards=3",
                               "--strategy=bogus"))
     assert "bogus" in line and "hash" in line and "duration" in line
 
 
 def test_merge_drops_tests_removed_from_a_file_that_still_exists(suite: Path) -> None:
     for k in (1, 2, 3):
-        _toolkit(suite, "test.shard", f"--shard={k}", "--shards=3")
+        toolkit_cli(suite, "test.shard", f"--shard={k}", "--shards=3")
     module = suite / "tests" / "integration" / "test_m5.py"
     module.write_text(module.read_text().replace("def test_3", "def renamed_3"))
     files = []
     for k in (1, 2, 3):
-        _toolkit(suite, "test.shard", f"--shard={k}", "--shards=3")
+        toolkit_cli(suite, "test.shard", f"--shard={k}", "--shards=3")
         files += ["--merge", str(durations.shard_path(suite, k, 3))]
-    result = _toolkit(suite, "test.durations", *files)
+    result = toolkit_cli(suite, "test.durations", *files)
     assert result.returncode == 0, result.stderr
     merged = durations.load(durations.path(suite))
     assert "tests/integration/test_m5.py::test_3" not in merged
