@@ -7,18 +7,23 @@ import psycopg
 import pymysql
 import pytest
 
-from toolkit.servers import local
+from toolkit.servers import clickhouse, local
 from toolkit.urls import parse
 
 
 @pytest.mark.parametrize("kind", local.KINDS)
 def test_start_query_stop_leaves_nothing(kind: str) -> None:
     with local.running(kind) as server:
-        url = parse(server.url)
-        if kind == "postgres":
+        if kind == "clickhouse":
+            endpoint = clickhouse.parse_url(server.url)
+            assert endpoint.query("SELECT 1 + 1") == "2\n"
+            assert endpoint.host == "127.0.0.1"
+        elif kind == "postgres":
+            url = parse(server.url)
             with psycopg.connect(host=url.host, port=url.port, user="postgres") as conn:
                 assert conn.execute("SHOW fsync").fetchone() == ("off",)
         else:
+            url = parse(server.url)
             with pymysql.connect(unix_socket=url.query["unix_socket"], user="root") as conn:
                 with conn.cursor() as cur:
                     cur.execute("SELECT 1")

@@ -5,6 +5,7 @@ the Docker SDK are imported inside the fixtures that need them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--toolkit-no-keep", dest="toolkit_keep", action="store_false",
                     help="drop every test database, failed or not")
     group.addoption("--toolkit-server", metavar="PROVIDER:WHAT",
-                    help="run a server for the session: docker:IMAGE or local:postgres|mariadb")
+                    help="run a server for the session: docker:IMAGE or local:postgres|mariadb|"
+                         "clickhouse (ClickHouse: the binary TOOLKIT_SERVER_BINARY names, also "
+                         "mounted into a docker:IMAGE)")
     group.addoption("--toolkit-reuse", action="store_true",
                     help="keep the --toolkit-server container running for the next run "
                          "(one per image and kind; `toolkit server.gc` leaves it alone)")
@@ -62,7 +65,8 @@ def toolkit_server(pytestconfig: pytest.Config) -> Iterator[str | None]:
             client = docker_client()
             reuse = bool(pytestconfig.getoption("toolkit_reuse"))
             kind = containers.kind_of(client, what)
-            with containers.running(client, kind, what, reuse=reuse) as box:
+            binary = os.environ.get("TOOLKIT_SERVER_BINARY") if kind == "clickhouse" else None
+            with containers.running(client, kind, what, reuse=reuse, binary=binary) as box:
                 yield box.url
         else:
             raise ToolkitError(f"--toolkit-server takes docker:IMAGE or local:KIND, not {spec!r}")

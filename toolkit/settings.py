@@ -41,6 +41,7 @@ class Settings:
     template: str = ""  # a template built earlier in the pipeline, used as is by the tests
     image: str = ""  # the server image under test (set by image.build)
     server_binary: str = ""  # a local server binary under test
+    server_ready_timeout_s: float = 60.0  # a started server must answer a query within this
     # inputs of the template that discovery cannot see (e.g. read by a subprocess): globs
     # relative to the project directory
     fingerprint_include: tuple[str, ...] = ()

@@ -194,16 +194,22 @@ def status(c: Context, json_: bool = False, url: str | None = None) -> None:
     Console().print(table)
 
 
-@task(help={"kind": "postgres or mariadb",
+@task(help={"kind": "postgres, mariadb or clickhouse",
             "provider": "local (the machine's binaries, default) or docker",
-            "image": "docker: the image (default: TOOLKIT_IMAGE, else the official one)"})
+            "image": "docker: the image (default: TOOLKIT_IMAGE, else the official one; "
+                     "clickhouse: toolkit/clickhouse, built from images/clickhouse)",
+            "binary": "clickhouse: the server binary under test (default: "
+                      "TOOLKIT_SERVER_BINARY, else clickhouse-server on PATH); docker: mounted "
+                      "read-only in place of the image's"})
 @edge
-def up(c: Context, kind: str, provider: str = "local", image: str | None = None) -> None:
+def up(c: Context, kind: str, provider: str = "local", image: str | None = None,
+       binary: str | None = None) -> None:
     """Start a server for tests that outlives this command; prints its URL (server.down stops it)."""
-    print(servers.up(settings(), kind, provider, image))
+    print(servers.up(settings(), kind, provider, image, binary))
 
 
-@task(help={"kind": "postgres or mariadb (default: every one started with server.up)"})
+@task(help={"kind": "postgres, mariadb or clickhouse (default: every one started with "
+                    "server.up)"})
 @edge
 def down(c: Context, kind: str | None = None) -> None:
     """Stop a server started by server.up and remove its files or container."""
@@ -279,7 +285,8 @@ def image_base(c: Context, suite: str = "bookworm") -> None:
 
 REFS_HELP = {
     "select": "only tests whose name contains this or matches this glob (repeatable)",
-    "url": "engine to run on: a database URL, or chdb:// for ClickHouse (default: the setting)",
+    "url": "engine to run on: a database URL, chdb:// for ClickHouse in-process, or "
+           "clickhouse://HOST:PORT for a ClickHouse server (default: the setting)",
     "jobs": "parallel workers (default: number of cores)",
     "timeout": "seconds per test (tests tagged long get 5x)",
     "directory": "tests directory (default: references_dir, tests/queries)",
@@ -306,16 +313,21 @@ def _references(select: list[str], url: str | None, jobs: str | None, timeout: s
     return summary
 
 
-@task(name="run", iterable=["select"], help={
+@task(name="run", iterable=["select", "setting"], help={
     **REFS_HELP, "junit": "write a JUnit XML report here", "json_": "write per-test JSON here",
-    "no_drop_if_fail": "keep a failed test's database for inspection"})
+    "no_drop_if_fail": "keep a failed test's database for inspection",
+    "setting": "ClickHouse: NAME=VALUE setting for every test (repeatable)",
+    "restart_on_crash": "restart a server under test that toolkit started when it dies, and go "
+                        "on with the remaining tests (the crash still fails the run)"})
 @edge
 def refs_run(c: Context, select: list[str] | None = None, url: str | None = None,
              jobs: str | None = None, timeout: str | None = None, junit: str | None = None,
              json_: str | None = None, no_drop_if_fail: bool = False,
-             directory: str | None = None) -> None:
+             directory: str | None = None, setting: list[str] | None = None,
+             restart_on_crash: bool = False) -> None:
     """Run the reference tests (NAME.sql / NAME.sh beside NAME.reference), each in a fresh database."""
-    summary = _references(select or [], url, jobs, timeout, directory, keep_failed=no_drop_if_fail)
+    summary = _references(select or [], url, jobs, timeout, directory, keep_failed=no_drop_if_fail,
+                          setting=setting or [], restart_on_crash=restart_on_crash)
     if junit:
         refs.write_junit(summary, Path(junit))
     if json_:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from toolkit.engines import close_all, get_engine
 from toolkit.errors import ToolkitError
 from toolkit.refs import discover as disc
 from toolkit.refs.engines import engine_of
-from toolkit.refs.runner import Config, Outcome, run
+from toolkit.refs.runner import Config, Outcome, Watching, run
 from toolkit.settings import Settings
 
 
@@ -37,11 +38,15 @@ class Summary:
 
     @property
     def failed(self) -> int:
-        return self.count("failed") + len(self.problems)
+        """Failures, problems and tests a dead server kept from running."""
+        return self.count("failed") + self.count("not run") + len(self.problems)
 
     @property
     def line(self) -> str:
-        return f"{self.count('passed')} passed, {self.failed} failed, {self.count('skipped')} skipped"
+        not_run = self.count("not run")
+        return (f"{self.count('passed')} passed, {self.failed} failed"
+                + (f" ({not_run} not run)" if not_run else "")
+                + f", {self.count('skipped')} skipped")
 
     @property
     def recorded_line(self) -> str:
@@ -54,6 +59,7 @@ class Summary:
 def references(settings: Settings, selectors: list[str] | None = None, *, url: str | None = None,
                jobs: int | None = None, timeout: float | None = None, keep_failed: bool = False,
                record: bool = False, check: bool = False, directory: Path | None = None,
+               setting: list[str] | None = None, restart_on_crash: bool = False,
                on_start: Callable[[int], None] = lambda n: None,
                on_outcome: Callable[[Outcome], None] = lambda o: None) -> Summary:
     """Run the reference tests (and with ``record``, write the references that differ)."""
@@ -65,6 +71,13 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
     problems = [f"{ref}:1: reference without a test ({ref.stem}.sql or {ref.stem}.sh)"
                 for ref in disc.orphan_references(root)
                 if not selectors or any(s in ref.stem for s in selectors)]
+    overrides = _overrides(setting or [], url)
+    watching, client = None, None
+    if url.startswith("clickhouse:"):
+        watching, client = _server_under_test(settings, url, restart_on_crash)
+    elif restart_on_crash:
+        raise ReferencesError("--restart-on-crash is for a ClickHouse server under test "
+                              "(--url clickhouse://HOST:PORT)")
     template_url = None
     if engine_of(url) not in ("clickhouse", "sqlite"):
         # one line now if the server does not answer, not a failure in every worker
@@ -76,10 +89,10 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
         close_all()  # workers fork: no connection may be shared with them
     tmp_root = Path(tempfile.mkdtemp(prefix="toolkit-refs-"))
     config = Config(settings, url, template_url, timeout or settings.references_timeout_s,
-                    jobs or os.cpu_count() or 1, keep_failed, tmp_root)
+                    jobs or os.cpu_count() or 1, keep_failed, tmp_root, overrides, client)
     on_start(len(tests))
     try:
-        outcomes = run(config, tests, on_outcome)
+        outcomes = run(config, tests, on_outcome, watching)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     outcomes.sort(key=lambda o: o.name)
@@ -95,6 +108,39 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 if not check:
                     reference.write_text(outcome.output)
     return Summary(outcomes, problems, changed, warnings)
+
+
+def _overrides(settings: list[str], url: str) -> tuple[tuple[str, str], ...]:
+    """``--setting name=value`` as pairs: ClickHouse settings for every test."""
+    pairs = []
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise ReferencesError(f"--setting {item!r}: write NAME=VALUE with a setting's name "
+                                  "(e.g. --setting max_threads=1)")
+        pairs.append((name, value))
+    if pairs and engine_of(url) != "clickhouse":
+        raise ReferencesError("--setting applies ClickHouse settings to every test: use it with "
+                              "--url chdb:// or clickhouse://HOST:PORT")
+    return tuple(pairs)
+
+
+def _server_under_test(settings: Settings, url: str, restart: bool
+                       ) -> tuple[Watching, list[str] | None]:
+    """Check the server at ``url`` (one line if it is unusable) and how the run watches it."""
+    from toolkit.refs.engines.clickhouse_server import client_command
+    from toolkit.servers import state_dir
+    from toolkit.servers.clickhouse import check, parse_url
+    from toolkit.servers.watch import for_url
+
+    endpoint = parse_url(url)
+    check(endpoint)
+    watch = for_url(state_dir(settings), endpoint)
+    if restart and watch.local is None and watch.container is None:
+        raise ReferencesError(f"--restart-on-crash restarts only a server toolkit started: the "
+                              f"one at {endpoint.where} was not (start it with `toolkit "
+                              "server.up clickhouse`)")
+    return Watching(watch, restart), client_command(settings.server_binary, watch.container)
 
 
 def _record_durations(settings: Settings, root: Path, measured: dict[str, float],
@@ -129,13 +175,16 @@ def write_json(summary: Summary, path: Path) -> None:
 
 def write_junit(summary: Summary, path: Path) -> None:
     suite = ET.Element("testsuite", name="references", tests=str(len(summary.outcomes)),
-                       failures=str(summary.count("failed")), skipped=str(summary.count("skipped")),
+                       failures=str(summary.count("failed") + summary.count("not run")),
+                       skipped=str(summary.count("skipped")),
                        time=f"{sum(o.duration for o in summary.outcomes):.3f}")
     for o in summary.outcomes:
         case = ET.SubElement(suite, "testcase", classname="references", name=o.name,
                              time=f"{o.duration:.3f}")
         if o.status == "failed":
             ET.SubElement(case, "failure", message=o.reason).text = o.detail
+        elif o.status == "not run":
+            ET.SubElement(case, "failure", type="not run", message=o.reason)
         elif o.status == "skipped":
             ET.SubElement(case, "skipped", message=o.reason)
     ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)

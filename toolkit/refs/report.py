@@ -27,6 +27,9 @@ class Reporter:
     def outcome(self, outcome: Outcome) -> None:
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
+        if outcome.status == "not run":
+            print(f"NOT RUN {outcome.name}", flush=True)
+            return
         if outcome.status != "failed" or (self.recording and outcome.recordable):
             return
         if not self.console.is_terminal:  # CI logs: the same diff, without colour

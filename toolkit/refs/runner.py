@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Protocol
 
+from toolkit.errors import ToolkitError
 from toolkit.refs.discover import RefTest
 from toolkit.refs.engines import BACKSLASH_ESCAPES, Backend, StatementFailed, engine_of, make_backend
 from toolkit.refs.script import ScriptError, Step, parse, warm_up
@@ -46,7 +48,7 @@ class Job:
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     name: str
-    status: str  # passed | failed | skipped
+    status: str  # passed | failed | skipped | not run (the server died before it ran)
     reason: str = ""  # one line: why it failed or was skipped
     detail: str = ""  # the diff, stderr, …
     duration: float = 0.0
@@ -63,6 +65,25 @@ class Config:
     jobs: int
     keep_failed: bool
     tmp_root: Path
+    overrides: tuple[tuple[str, str], ...] = ()  # ClickHouse settings for every test
+    client: list[str] | None = None  # a server under test's clickhouse-client
+
+
+class ServerWatch(Protocol):
+    """The server under test, as the run checks on it (toolkit.servers.watch.Watch)."""
+
+    def exited(self) -> str | None: ...
+
+    def down(self) -> str | None: ...
+
+    def log_tail(self, lines: int = 30) -> str: ...
+
+    def restart(self) -> None: ...
+
+
+def backend_for(config: Config) -> Backend:
+    return make_backend(config.settings, config.url, config.template_url, config.tmp_root,
+                        config.overrides, config.client)
 
 
 def run_one(backend: Backend, job: Job, tmp_root: Path) -> Outcome:
@@ -189,7 +210,7 @@ def _judge(test: RefTest, stdout: str, stderr: str, error: str) -> Outcome:
 
 
 def _worker(conn: Connection, config: Config) -> None:
-    backend = make_backend(config.settings, config.url, config.template_url, config.tmp_root)
+    backend = backend_for(config)
     try:
         while (job := conn.recv()) is not None:
             started = time.monotonic()
@@ -216,17 +237,31 @@ class _Slot:
     deadline: float = 0.0
 
 
+@dataclasses.dataclass
+class Watching:
+    """The run's watch on the server under test, and what became of it."""
+
+    server: ServerWatch
+    restart: bool  # --restart-on-crash
+    dead: str = ""  # why the run stopped early ('' while it goes on)
+    crashes: int = 0
+
+    POLL_S = 1.0  # how often a live run checks that the server's process is still there
+
+
 class Pool:
-    """Worker processes that each hold one backend; the parent enforces the deadlines."""
+    """Worker processes that each hold one backend; the parent enforces the deadlines and,
+    with a ``watching``, notices the server under test dying."""
 
     PREFETCH = 2  # jobs queued per worker, so it never idles while the parent reads a result
 
-    def __init__(self, config: Config, size: int) -> None:
+    def __init__(self, config: Config, size: int, watching: Watching | None = None) -> None:
         self.config = config
+        self.watching = watching
         # forked workers inherit the compiled lexer instead of each building it
         warm_up(BACKSLASH_ESCAPES[engine_of(config.url)])
         # chDB must not be loaded before a fork; the other engines start faster forked
-        method = "spawn" if engine_of(config.url) == "clickhouse" else "fork"
+        method = "spawn" if config.url.startswith("chdb:") else "fork"
         self.ctx = multiprocessing.get_context(method)
         self.slots = [self._start() for _ in range(max(1, size))]
 
@@ -248,8 +283,11 @@ class Pool:
                     slot.inflight.append(queue.popleft())
                     slot.conn.send(slot.inflight[-1])
             busy = [s for s in self.slots if s.inflight]
-            nearest = min(s.deadline for s in busy)
-            ready = wait([s.conn for s in busy], timeout=max(0.0, nearest - time.monotonic()))
+            wake = min(s.deadline for s in busy) - time.monotonic()
+            if self.watching:
+                wake = min(wake, Watching.POLL_S)
+            ready = wait([s.conn for s in busy], timeout=max(0.0, wake))
+            finished: list[Outcome] = []
             for slot in busy:
                 if slot.conn in ready:
                     job = slot.inflight.popleft()
@@ -261,15 +299,68 @@ class Pool:
                         self._replace(slot, queue)
                     if slot.inflight:
                         slot.deadline = time.monotonic() + _allowed(slot.inflight[0])
-                    yield outcome
+                    finished.append(outcome)
                 elif time.monotonic() >= slot.deadline:
                     job = slot.inflight.popleft()
                     worker = slot.process.pid
                     self._replace(slot, queue)
                     cleanup(self.config, job.database, worker)
-                    yield Outcome(job.test.name, "failed",
-                                  f"{job.test.path}: timeout after {job.timeout:g}s",
-                                  duration=job.timeout)
+                    finished.append(Outcome(job.test.name, "failed",
+                                            f"{job.test.path}: timeout after {job.timeout:g}s",
+                                            duration=job.timeout))
+            reason = self._server_down(finished)
+            if reason:
+                yield from self._server_died(reason, finished, queue)
+                if self.watching and self.watching.dead:
+                    return
+                continue
+            yield from finished
+
+    def _server_down(self, finished: list[Outcome]) -> str | None:
+        """Why the server under test is gone, checked when a test failed (a query is cheap
+        next to a failure) and otherwise by whether its process still runs."""
+        if self.watching is None:
+            return None
+        if any(o.status == "failed" for o in finished):
+            return self.watching.server.down()
+        return self.watching.server.exited()
+
+    def _server_died(self, reason: str, finished: list[Outcome], queue: collections.deque[Job]
+                     ) -> Iterator[Outcome]:
+        """The tests that were running fail with the server's log; the others go back in the
+        queue when the server is restarted, else are reported as not run."""
+        assert self.watching is not None
+        watching = self.watching
+        watching.crashes += 1
+        tail = watching.server.log_tail(30)
+        running = [o.name for o in finished if o.status == "failed"]
+        waiting: list[Job] = []
+        for slot in self.slots:
+            if slot.inflight:
+                running.append(slot.inflight[0].test.name)
+                waiting += list(slot.inflight)[1:]
+            slot.inflight.clear()
+            slot.process.kill()  # its session died with the server
+            slot.process.join()
+        for outcome in finished:
+            if outcome.name not in running:
+                yield outcome
+        for i, name in enumerate(running):  # the log once, with the first
+            yield Outcome(name, "failed", f"server died while running {name}: {reason}",
+                          "" if i else f"last lines of the server's log:\n{tail}\n")
+        queue.extendleft(reversed(waiting))
+        if watching.restart:
+            try:
+                watching.server.restart()
+            except ToolkitError as exc:
+                reason = f"{reason}; restarting it failed: {exc}"
+            else:
+                self.slots = [self._start() for _ in self.slots]
+                return
+        watching.dead = f"server died while running {', '.join(running)}"
+        while queue:
+            job = queue.popleft()
+            yield Outcome(job.test.name, "not run", f"not run: {watching.dead}")
 
     def _replace(self, slot: _Slot, queue: collections.deque[Job]) -> None:
         """Kill the worker and start another; jobs it had not started go back in the queue."""
@@ -299,6 +390,15 @@ def _allowed(job: Job) -> float:
 def cleanup(config: Config, database: str, worker: int | None = None) -> None:
     """Drop what a killed worker left (its chDB session died with it), ending on the server
     what it was still running."""
+    if config.url.startswith("clickhouse:"):
+        from toolkit.refs.engines.clickhouse_server import kill_test
+        from toolkit.servers.clickhouse import ClickHouseUnreachable, parse_url
+
+        try:
+            kill_test(parse_url(config.url), database)
+        except ClickHouseUnreachable:
+            pass  # the run's watch on the server says what became of it
+        return
     if engine_of(config.url) == "clickhouse":
         return
     if engine_of(config.url) == "postgresql" and not config.template_url and worker:
@@ -308,16 +408,17 @@ def cleanup(config: Config, database: str, worker: int | None = None) -> None:
         # its scratch database, WITH (FORCE): the session still running the query ends too
         get_engine(config.settings, config.url).drop(scratch_name(config.settings, worker))
         return
-    backend = make_backend(config.settings, config.url, config.template_url, config.tmp_root)
+    backend = backend_for(config)
     try:
         backend.drop(database)
     finally:
         backend.close()
 
 
-def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], None]
-        ) -> list[Outcome]:
-    """Run ``tests``: parallel ones first, then the no-parallel ones alone."""
+def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], None],
+        watching: Watching | None = None) -> list[Outcome]:
+    """Run ``tests``: parallel ones first, then the no-parallel ones alone; with a
+    ``watching``, a dead server under test ends the run (or is restarted)."""
     engine = engine_of(config.url)
     outcomes: list[Outcome] = []
 
@@ -341,7 +442,11 @@ def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], No
     for jobs, size in ((parallel, min(config.jobs, len(parallel))), (alone, 1)):
         if not jobs:
             continue
-        pool = Pool(config, size)
+        if watching and watching.dead:
+            for job_ in jobs:
+                emit(Outcome(job_.test.name, "not run", f"not run: {watching.dead}"))
+            continue
+        pool = Pool(config, size, watching)
         try:
             for outcome in pool.run(jobs):
                 emit(outcome)

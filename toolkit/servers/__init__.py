@@ -10,10 +10,12 @@ from toolkit.errors import ToolkitError
 from toolkit.settings import Settings
 
 PROVIDERS = ("local", "docker")
-DEFAULT_IMAGES = {"postgres": "postgres:16", "mariadb": "mariadb:11"}
+DEFAULT_IMAGES = {"postgres": "postgres:16", "mariadb": "mariadb:11",
+                  # no registry needed: built from images/clickhouse with image.build
+                  "clickhouse": "toolkit/clickhouse:latest"}
 
 
-def _state_dir(settings: Settings) -> Path:
+def state_dir(settings: Settings) -> Path:
     return settings.project_dir / ".toolkit" / "servers"
 
 
@@ -21,21 +23,30 @@ def _state_dir(settings: Settings) -> Path:
 ALIASES = {"mysql": "mariadb", "postgresql": "postgres"}
 
 
-def up(settings: Settings, kind: str, provider: str = "local", image: str | None = None) -> str:
-    """Start (or find running) a server that outlives this process; its URL."""
+def up(settings: Settings, kind: str, provider: str = "local", image: str | None = None,
+       binary: str | None = None) -> str:
+    """Start (or find running) a server that outlives this process; its URL. ``binary`` (or
+    the server_binary setting) is the ClickHouse server under test: run on the host, or
+    mounted into the container in place of the image's."""
     kind = ALIASES.get(kind, kind)
-    state = _state_dir(settings) / f"{kind}.json"
+    state = state_dir(settings) / f"{kind}.json"
+    binary = binary or settings.server_binary or None
+    if binary and kind != "clickhouse":
+        raise ToolkitError(f"--binary (TOOLKIT_SERVER_BINARY) is the ClickHouse server under "
+                           f"test; {kind} servers come from the machine's packages or an image")
     if provider == "local":
         from toolkit.servers import local
 
-        return local.up(_state_dir(settings), kind).url
+        return local.up(state_dir(settings), kind, binary,
+                        settings.server_ready_timeout_s).url
     if provider != "docker":
         raise ToolkitError(f"unknown server provider {provider!r}: choose local or docker")
     from toolkit.docker import client
     from toolkit.servers import docker as containers
 
     image = image or settings.image or DEFAULT_IMAGES.get(kind, "")
-    server = containers.start(client(), kind, image, reuse=True)
+    server = containers.start(client(), kind, image, reuse=True, binary=binary,
+                              ready_timeout=settings.server_ready_timeout_s)
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps({"provider": "docker", "kind": kind, "url": server.url,
                                  "container": server.container}))
@@ -49,7 +60,7 @@ def down(settings: Settings, kind: str | None = None) -> list[str]:
 
     stopped = []
     for kind_ in [kind] if kind else [*local.KINDS]:
-        state = _state_dir(settings) / f"{kind_}.json"
+        state = state_dir(settings) / f"{kind_}.json"
         if not state.is_file():
             continue
         data = json.loads(state.read_text())
@@ -61,7 +72,7 @@ def down(settings: Settings, kind: str | None = None) -> list[str]:
                                                               data["container"], True))
             state.unlink()
         else:
-            local.down(_state_dir(settings), kind_)
+            local.down(state_dir(settings), kind_)
         stopped.append(f"{kind_} ({data.get('provider', 'local')})")
     return stopped
 
@@ -69,7 +80,7 @@ def down(settings: Settings, kind: str | None = None) -> list[str]:
 def status(settings: Settings) -> list[dict[str, object]]:
     """Servers started by server.up, and every container toolkit labelled (when Docker runs)."""
     rows: list[dict[str, object]] = []
-    for state in sorted(_state_dir(settings).glob("*.json")):
+    for state in sorted(state_dir(settings).glob("*.json")):
         data = json.loads(state.read_text())
         rows.append({"kind": data["kind"], "provider": data.get("provider", "local"),
                      "url": data["url"], "started_by": "server.up"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -24,8 +25,16 @@ READY_TIMEOUT_S = 120.0
 class Kind:
     port: int
     environment: dict[str, str]
-    url: str  # with {port}
+    url: str  # with {port} (and {extra} for the first extra port)
     probe: Callable[[int], None]
+    extra_ports: tuple[int, ...] = ()  # published too (ClickHouse's native protocol)
+    binary_path: str = ""  # where --binary is mounted in place of the image's server
+
+
+def _probe_clickhouse(port: int) -> None:
+    from toolkit.servers.clickhouse import Endpoint, probe
+
+    probe(Endpoint("127.0.0.1", port))
 
 
 KINDS = {
@@ -37,6 +46,10 @@ KINDS = {
                            "MYSQL_ALLOW_EMPTY_PASSWORD": "1"},
                     "mysql+pymysql://root@127.0.0.1:{port}/",
                     lambda port: probe_mariadb(host="127.0.0.1", port=port)),
+    # images/clickhouse (Debian's server); the HTTP interface is the URL, the native one is
+    # for clickhouse-client in .sh tests
+    "clickhouse": Kind(8123, {}, "clickhouse://default@127.0.0.1:{port}?tcp_port={extra}",
+                       _probe_clickhouse, (9000,), "/usr/sbin/clickhouse-server"),
 }
 
 
@@ -57,8 +70,10 @@ def _image(client: docker.DockerClient, image: str) -> docker.models.images.Imag
     try:
         return client.images.get(image)
     except NotFound as exc:
+        build = ("toolkit image.base && toolkit image.build --context images/clickhouse "
+                 "--tag toolkit/clickhouse") if "clickhouse" in image else "toolkit image.build"
         raise ServerError(f"no image {image!r} in the Docker daemon (build it with "
-                          "`toolkit image.build`, or pull it)") from exc
+                          f"`{build}`, or pull it)") from exc
 
 
 def kind_of(client: docker.DockerClient, image: str) -> str:
@@ -71,40 +86,64 @@ def kind_of(client: docker.DockerClient, image: str) -> str:
                          f"({', '.join(f'{k.port} for {n}' for n, k in KINDS.items())})")
 
 
-def reuse_key(image_id: str, kind: str) -> str:
-    return hashlib.sha256(f"{image_id}\n{kind}".encode()).hexdigest()[:16]
+def reuse_key(image_id: str, kind: str, binary: str | None = None) -> str:
+    text = f"{image_id}\n{kind}"
+    if binary:  # another build of the server under test is another server
+        stat = os.stat(binary)
+        text += f"\n{os.path.realpath(binary)}\n{stat.st_size}\n{stat.st_mtime_ns}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def start(client: docker.DockerClient, kind: str, image: str, reuse: bool = False
-          ) -> DockerServer:
+def _url(spec: Kind, container: docker.models.containers.Container) -> str:
+    def published(port: int) -> int:
+        return int(container.ports[f"{port}/tcp"][0]["HostPort"])
+
+    extra = published(spec.extra_ports[0]) if spec.extra_ports else ""
+    return spec.url.format(port=published(spec.port), extra=extra)
+
+
+def start(client: docker.DockerClient, kind: str, image: str, reuse: bool = False,
+          binary: str | None = None, ready_timeout: float = READY_TIMEOUT_S) -> DockerServer:
     """A running, answering server of ``kind`` from ``image`` (a running one with the same
-    image and settings when ``reuse``)."""
+    image and settings when ``reuse``); ``binary`` is mounted read-only in place of the
+    image's server, the way ClickHouse's CI tests a fresh build without rebuilding images."""
     if kind not in KINDS:
         raise ServerError(f"unknown server kind {kind!r}: choose one of {', '.join(KINDS)}")
     spec = KINDS[kind]
+    volumes = {}
+    if binary:
+        from toolkit.servers.clickhouse import find_binary
+
+        if not spec.binary_path:
+            raise ServerError(f"--binary replaces a ClickHouse server; {kind} images bring "
+                              "their own")
+        binary = find_binary(binary)
+        volumes[binary] = {"bind": spec.binary_path, "mode": "ro"}
     image_id = _image(client, image).id
-    key = reuse_key(image_id, kind)
+    key = reuse_key(image_id, kind, binary)
     if reuse:
         for found in client.containers.list(filters={"label": f"{LABEL}.reuse={key}"}):
-            port = int(found.ports[f"{spec.port}/tcp"][0]["HostPort"])
-            return DockerServer(kind, spec.url.format(port=port), found.id, reused=True)
+            return DockerServer(kind, _url(spec, found), found.id, reused=True)
     labels = {f"{LABEL}.server": kind, f"{LABEL}.owner": owner()}
     if reuse:
         labels[f"{LABEL}.reuse"] = key
     container = client.containers.run(
-        image_id, detach=True, environment=spec.environment, labels=labels,
-        ports={f"{spec.port}/tcp": ("127.0.0.1", None)}, shm_size="256m")
+        image_id, detach=True, environment=spec.environment, labels=labels, volumes=volumes,
+        ports={f"{p}/tcp": ("127.0.0.1", None) for p in (spec.port, *spec.extra_ports)},
+        shm_size="256m")
     try:
         container.reload()
+        url = _url(spec, container)
         port = int(container.ports[f"{spec.port}/tcp"][0]["HostPort"])
-        _wait_ready(container, lambda: spec.probe(port))
+        _wait_ready(container, lambda: spec.probe(port), ready_timeout)
     except BaseException:
         container.remove(force=True)
         raise
-    return DockerServer(kind, spec.url.format(port=port), container.id, reused=False)
+    return DockerServer(kind, url, container.id, reused=False)
 
 
-def _wait_ready(container: docker.models.containers.Container, probe: Callable[[], None]) -> None:
+def _wait_ready(container: docker.models.containers.Container, probe: Callable[[], None],
+                timeout: float = READY_TIMEOUT_S) -> None:
     def exited(seconds: float) -> str | None:
         try:
             status = container.wait(timeout=seconds)
@@ -113,7 +152,13 @@ def _wait_ready(container: docker.models.containers.Container, probe: Callable[[
         logs = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
         return f"exit code {status.get('StatusCode')}: {logs}"
 
-    wait_ready(f"container {container.short_id}", probe, exited, READY_TIMEOUT_S)
+    try:
+        wait_ready(f"container {container.short_id}", probe, exited, timeout)
+    except ServerError as exc:
+        if "not ready after" not in str(exc):
+            raise
+        logs = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
+        raise ServerError(f"{exc} — last log lines: {logs or 'none'}") from exc
 
 
 def stop(client: docker.DockerClient, server: DockerServer) -> None:
@@ -125,10 +170,10 @@ def stop(client: docker.DockerClient, server: DockerServer) -> None:
 
 
 @contextmanager
-def running(client: docker.DockerClient, kind: str, image: str, reuse: bool = False
-            ) -> Iterator[DockerServer]:
+def running(client: docker.DockerClient, kind: str, image: str, reuse: bool = False,
+            binary: str | None = None) -> Iterator[DockerServer]:
     """A server for the block; removed at exit unless it is a reused one."""
-    server = start(client, kind, image, reuse)
+    server = start(client, kind, image, reuse, binary)
     try:
         yield server
     finally:

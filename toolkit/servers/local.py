@@ -1,5 +1,6 @@
-"""Private PostgreSQL and MariaDB servers from the machine's binaries, in a temp dir on tmpfs,
-tuned for tests (no fsync), listening on 127.0.0.1 and a unix socket only."""
+"""Private PostgreSQL, MariaDB and ClickHouse servers from the machine's binaries (ClickHouse:
+the one under test, from TOOLKIT_SERVER_BINARY), in a temp dir on tmpfs, tuned for tests (no
+fsync), listening on 127.0.0.1 (and a unix socket) only."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from toolkit.servers.ready import ServerError, probe_mariadb, probe_postgres, wait_ready
 
-KINDS = ("postgres", "mariadb")
+KINDS = ("postgres", "mariadb", "clickhouse")
 READY_TIMEOUT_S = 60.0
 
 
@@ -30,17 +31,28 @@ class LocalServer:
     url: str
     pid: int
     directory: Path
+    command: tuple[str, ...] = ()  # how it was started (ClickHouse: to restart it after a crash)
 
     def stop(self) -> None:
         """Stop the server and remove its files; safe to repeat."""
-        # SIGINT is PostgreSQL's fast shutdown; SIGTERM is MariaDB's normal one
+        self.halt()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def halt(self) -> None:
+        """Stop the process, keeping its files."""
+        # SIGINT is PostgreSQL's fast shutdown; SIGTERM is the others' normal one
         sig = signal.SIGINT if self.kind == "postgres" else signal.SIGTERM
         try:
             os.kill(self.pid, sig)
             _wait_gone(self.pid, 30.0)
         except ProcessLookupError:
             pass
-        shutil.rmtree(self.directory, ignore_errors=True)
+
+    @property
+    def logs(self) -> list[Path]:
+        """Its log files, the error log first."""
+        return [self.directory / name for name in ("server.err.log", "server.log")
+                if (self.directory / name).is_file()]
 
     def to_json(self) -> str:
         return json.dumps({**dataclasses.asdict(self), "directory": str(self.directory),
@@ -49,7 +61,8 @@ class LocalServer:
     @classmethod
     def from_json(cls, text: str) -> LocalServer:
         data = json.loads(text)
-        return cls(data["kind"], data["url"], data["pid"], Path(data["directory"]))
+        return cls(data["kind"], data["url"], data["pid"], Path(data["directory"]),
+                   tuple(data.get("command", ())))
 
 
 def _wait_gone(pid: int, timeout: float) -> None:
@@ -114,33 +127,45 @@ def _run(cmd: list[str], user: str | None, log: Path) -> None:
                           f"{_tail(log)}")
 
 
-def _tail(log: Path) -> str:
-    try:
-        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return "no log"
-    return " | ".join(lines[-3:])
+def _tail(*logs: Path) -> str:
+    """The last lines of the first of ``logs`` that has any."""
+    for log in logs:
+        try:
+            lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            continue
+        if lines:
+            return " | ".join(lines[-3:])
+    return "no log"
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], probe: Callable[[], None], log: Path) -> None:
+def _wait_ready(proc: subprocess.Popen[bytes], probe: Callable[[], None], log: Path,
+                timeout: float = READY_TIMEOUT_S, *more_logs: Path) -> None:
     def exited(seconds: float) -> str | None:
         try:
-            return f"exit code {proc.wait(timeout=seconds)}: {_tail(log)}"
+            return f"exit code {proc.wait(timeout=seconds)}: {_tail(log, *more_logs)}"
         except subprocess.TimeoutExpired:
             return None
 
     try:
         wait_ready(f"{Path(str(proc.args[0])).name} (log {log})", probe, exited,  # type: ignore[index]
-                   READY_TIMEOUT_S)
-    except ServerError:
+                   timeout)
+    except ServerError as exc:
         proc.kill()
+        proc.wait()
+        if "not ready after" in str(exc):
+            raise ServerError(f"{exc} — last log lines: {_tail(log, *more_logs)}") from exc
         raise
 
 
-def start(kind: str, detach: bool = False) -> LocalServer:
-    """Start a private server of ``kind`` ("postgres" or "mariadb") and wait until it answers."""
+def start(kind: str, detach: bool = False, binary: str | None = None,
+          ready_timeout: float = READY_TIMEOUT_S) -> LocalServer:
+    """Start a private server of ``kind`` (postgres, mariadb or clickhouse: from ``binary``
+    when given) and wait until it answers a real query."""
     if kind not in KINDS:
         raise ServerError(f"unknown server kind {kind!r}: choose one of {', '.join(KINDS)}")
+    if kind == "clickhouse":
+        return _start_clickhouse(detach, binary, ready_timeout)
     return (_start_postgres if kind == "postgres" else _start_mariadb)(detach)
 
 
@@ -185,10 +210,44 @@ def _start_mariadb(detach: bool) -> LocalServer:
     return LocalServer("mariadb", url, proc.pid, directory)
 
 
+def _start_clickhouse(detach: bool, binary: str | None, ready_timeout: float) -> LocalServer:
+    from toolkit.servers import clickhouse
+
+    path = clickhouse.find_binary(binary)
+    directory, _ = _workdir("clickhouse")  # it runs as the caller, root included
+    http_port, tcp_port = _free_port(), _free_port()
+    config = clickhouse.write_config(directory, http_port, tcp_port)
+    endpoint = clickhouse.Endpoint("127.0.0.1", http_port, tcp_port=tcp_port)
+    server = LocalServer("clickhouse", endpoint.url(), 0, directory,
+                         tuple(clickhouse.command(path, config)))
+    try:
+        return launch(server, detach, ready_timeout)
+    except ServerError as exc:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise ServerError(f"{path} did not start a ClickHouse server: {exc}") from exc
+
+
+def launch(server: LocalServer, detach: bool = False,
+           ready_timeout: float = READY_TIMEOUT_S) -> LocalServer:
+    """Start ``server.command`` in its directory (again, after a crash) and wait until it
+    answers; the server with its new pid."""
+    from toolkit.servers import clickhouse
+
+    out = server.directory / "stdout.log"
+    proc = subprocess.Popen(list(server.command), cwd=server.directory, stdin=subprocess.DEVNULL,
+                            stdout=out.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=detach)
+    endpoint = clickhouse.parse_url(server.url)
+    # its own log says why it did not start; a binary that is no server writes to stdout
+    _wait_ready(proc, lambda: clickhouse.probe(endpoint), server.directory / "server.err.log",
+                ready_timeout, out)
+    return dataclasses.replace(server, pid=proc.pid)
+
+
 @contextmanager
-def running(kind: str) -> Iterator[LocalServer]:
+def running(kind: str, binary: str | None = None) -> Iterator[LocalServer]:
     """A private server for the duration of the block, stopped and removed at exit."""
-    server = start(kind)
+    server = start(kind, binary=binary)
     try:
         yield server
     finally:
@@ -199,7 +258,8 @@ def state_file(state_dir: Path, kind: str) -> Path:
     return state_dir / f"{kind}.json"
 
 
-def up(state_dir: Path, kind: str) -> LocalServer:
+def up(state_dir: Path, kind: str, binary: str | None = None,
+       ready_timeout: float = READY_TIMEOUT_S) -> LocalServer:
     """Start a detached server that outlives this process (``server.up``), or return the running one."""
     path = state_file(state_dir, kind)
     if path.is_file():
@@ -209,7 +269,7 @@ def up(state_dir: Path, kind: str) -> LocalServer:
             return server
         except ProcessLookupError:
             server.stop()
-    server = start(kind, detach=True)
+    server = start(kind, detach=True, binary=binary, ready_timeout=ready_timeout)
     state_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(server.to_json())
     return server

@@ -63,18 +63,24 @@ class Backend(Protocol):
 
 
 def engine_of(url: str) -> str:
-    if url.startswith("chdb:"):
+    if url.startswith(("chdb:", "clickhouse:")):
         return "clickhouse"
     return urls.kind(urls.parse(url))
 
 
-def make_backend(settings: Settings, url: str, template_url: str | None, workdir: Path
+def make_backend(settings: Settings, url: str, template_url: str | None, workdir: Path,
+                 overrides: tuple[tuple[str, str], ...] = (), client: list[str] | None = None
                  ) -> Backend:
-    """The backend for ``url``; files it needs (SQLite databases) go under ``workdir``."""
+    """The backend for ``url``; files it needs (SQLite databases) go under ``workdir``;
+    ``overrides`` are ClickHouse settings for every test, ``client`` the clickhouse-client of
+    a server under test."""
     engine = engine_of(url)
+    if url.startswith("clickhouse:"):
+        from toolkit.refs.engines.clickhouse_server import ClickHouseServerBackend
+        return ClickHouseServerBackend(url, overrides, client)
     if engine == "clickhouse":
         from toolkit.refs.engines.clickhouse import ClickHouseBackend
-        return ClickHouseBackend(url)
+        return ClickHouseBackend(url, overrides)
     if engine == "sqlite":
         from toolkit.refs.engines.sqlite import SQLiteBackend
         return SQLiteBackend(workdir, template_url)

@@ -14,7 +14,7 @@ from typing import Any
 
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed
 
-_CODE = re.compile(r"Code: (\d+)\.")
+_CODE = re.compile(r"Code: (\d+)[.,]")  # newer servers: "60.", older: "60,"
 _NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*(?:\(version [^)]*\))?\s*$")
 
 
@@ -24,14 +24,20 @@ def failure(message: str) -> StatementFailed:
     return StatementFailed(codes or {"UNKNOWN"}, first)
 
 
+def literal(value: str) -> str:
+    """A ClickHouse string literal (a setting takes one for any type)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class ClickHouseBackend:
     engine = "clickhouse"
     backslash_escapes = BACKSLASH_ESCAPES["clickhouse"]
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, overrides: tuple[tuple[str, str], ...] = ()) -> None:
         from chdb import session  # imported here: only ClickHouse workers load the engine
 
         self._session_type = session.Session
+        self.overrides = overrides
         self.path = url.removeprefix("chdb:").removeprefix("//") or None
         self.session: Any = None
 
@@ -42,6 +48,8 @@ class ClickHouseBackend:
         """A new session: nothing a previous test SET survives."""
         self.close()
         self.session = self._session_type(self.path) if self.path else self._session_type()
+        for key, value in self.overrides:  # names are checked words; the value a literal
+            self.execute(f"SET {key} = {literal(value)}")
 
     def create(self, name: str) -> None:
         self.open()
