@@ -1,4 +1,5 @@
-"""Real servers for the tests: TOOLKIT_TEST_POSTGRES_URL / TOOLKIT_TEST_MYSQL_URL when given,
+"""Real servers for the tests: TOOLKIT_TEST_POSTGRES_URL / TOOLKIT_TEST_MYSQL_URL /
+TOOLKIT_TEST_CLICKHOUSE_URL when given,
 else private local servers started from the machine's binaries (failing, not skipping,
 when neither exists)."""
 
@@ -40,6 +41,12 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def mysql_url() -> Iterator[str]:
     yield from _server("TOOLKIT_TEST_MYSQL_URL", "mariadb")
+
+
+@pytest.fixture(scope="session")
+def clickhouse_url() -> Iterator[str]:
+    """A ClickHouse server under test (TOOLKIT_SERVER_BINARY, else the machine's)."""
+    yield from _server("TOOLKIT_TEST_CLICKHOUSE_URL", "clickhouse")
 
 
 ENGINES = ["sqlite", "postgresql", "mysql"]

@@ -281,7 +281,10 @@ class Pool:
                     if not slot.inflight:
                         slot.deadline = time.monotonic() + _allowed(queue[0])
                     slot.inflight.append(queue.popleft())
-                    slot.conn.send(slot.inflight[-1])
+                    try:
+                        slot.conn.send(slot.inflight[-1])
+                    except OSError:  # the worker died: reading its pipe below says so
+                        break
             busy = [s for s in self.slots if s.inflight]
             wake = min(s.deadline for s in busy) - time.monotonic()
             if self.watching:
@@ -293,10 +296,11 @@ class Pool:
                     job = slot.inflight.popleft()
                     try:
                         outcome = slot.conn.recv()
-                    except EOFError:
+                    except (EOFError, OSError):  # a reset when it died with a job unread
+                        dead = slot.process
+                        self._replace(slot, queue)  # reaps it: its exit code is known then
                         outcome = Outcome(job.test.name, "failed", f"{job.test.path}: the worker "
-                                          f"died (exit code {slot.process.exitcode})")
-                        self._replace(slot, queue)
+                                          f"died (exit code {dead.exitcode})")
                     if slot.inflight:
                         slot.deadline = time.monotonic() + _allowed(slot.inflight[0])
                     finished.append(outcome)

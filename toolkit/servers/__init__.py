@@ -30,7 +30,10 @@ def up(settings: Settings, kind: str, provider: str = "local", image: str | None
     mounted into the container in place of the image's."""
     kind = ALIASES.get(kind, kind)
     state = state_dir(settings) / f"{kind}.json"
-    binary = binary or settings.server_binary or None
+    if not binary and settings.server_binary and kind == "clickhouse":
+        from toolkit.servers.clickhouse import find_binary
+
+        binary = find_binary(settings.server_binary, "TOOLKIT_SERVER_BINARY")
     if binary and kind != "clickhouse":
         raise ToolkitError(f"--binary (TOOLKIT_SERVER_BINARY) is the ClickHouse server under "
                            f"test; {kind} servers come from the machine's packages or an image")

@@ -133,7 +133,9 @@ def check(endpoint: Endpoint, timeout: float = 5.0) -> str:
         if exc.code in (192, 193, 194, 516):  # unknown user, wrong password, …
             raise ServerError(f"ClickHouse at {endpoint.where} refused user {endpoint.user!r}: "
                               f"{exc} (check the user and password in the URL)") from exc
-        raise ServerError(f"ClickHouse at {endpoint.where}: {exc}") from exc
+        hint = "" if exc.code else (" (clickhouse:// URLs name the HTTP interface, e.g. 8123, "
+                                    "not the native protocol's port)")
+        raise ServerError(f"ClickHouse at {endpoint.where}: {exc}{hint}") from exc
     unknown = [k for k, _ in endpoint.settings if k not in known]
     if unknown:
         raise ServerError(f"unknown parameter {unknown[0]!r} in the ClickHouse URL: it takes "
@@ -147,14 +149,14 @@ def check(endpoint: Endpoint, timeout: float = 5.0) -> str:
 BINARY_ENV = "TOOLKIT_SERVER_BINARY"
 
 
-def find_binary(binary: str | None = None) -> str:
-    """The server binary: ``binary``, else $TOOLKIT_SERVER_BINARY, else clickhouse-server or
-    clickhouse on PATH (or in /usr/sbin, where Debian puts it)."""
+def find_binary(binary: str | None = None, source: str = "--binary") -> str:
+    """The server binary: ``binary`` (given as ``source``), else $TOOLKIT_SERVER_BINARY, else
+    clickhouse-server or clickhouse on PATH (or in /usr/sbin, where Debian puts it)."""
     chosen = binary or os.environ.get(BINARY_ENV)
     if chosen:
         path = shutil.which(chosen) or chosen
         if not os.path.isfile(path) or not os.access(path, os.X_OK):
-            source = "--binary" if binary else BINARY_ENV
+            source = source if binary else BINARY_ENV
             raise ServerError(f"{source}={chosen}: no executable file there (give the path of "
                               "a ClickHouse server binary: clickhouse or clickhouse-server)")
         return os.path.abspath(path)

@@ -29,7 +29,7 @@ class Watch:
 
     def exited(self) -> str | None:
         """How its process or container ended, or None while it runs (or is not ours)."""
-        if self.local is not None and _process_gone(self.local.pid):
+        if self.local is not None and process_gone(self.local.pid):
             return f"its process (pid {self.local.pid}) exited"
         if self.container is not None:
             box = self._container()
@@ -109,7 +109,7 @@ class Watch:
             return None
 
 
-def _process_gone(pid: int) -> bool:
+def process_gone(pid: int) -> bool:
     """Whether ``pid`` has ended (a zombie counts: it only waits to be reaped)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
