@@ -109,3 +109,13 @@ def postgres_image(docker_client, base_image: str) -> str:  # type: ignore[no-un
     root = Path(__file__).parent.parent
     return build(docker_client, root / "images" / "postgres", tag="toolkit-test/postgres:dev",
                  build_args={"BASE": base_image}).tags[-1]
+
+
+@pytest.fixture(scope="session")
+def clickhouse_image(docker_client, base_image: str) -> str:  # type: ignore[no-untyped-def]
+    """The ClickHouse server image built from images/clickhouse (Debian's 18.16 server)."""
+    from toolkit.image import build
+
+    root = Path(__file__).parent.parent
+    return build(docker_client, root / "images" / "clickhouse",
+                 tag="toolkit-test/clickhouse:dev", build_args={"BASE": base_image}).tags[-1]

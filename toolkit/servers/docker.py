@@ -16,6 +16,7 @@ from requests.exceptions import ReadTimeout
 
 from toolkit.docker import LABEL
 from toolkit.marker import owner, owner_alive
+from toolkit.servers.local import free_port
 from toolkit.servers.ready import ServerError, probe_mariadb, probe_postgres, wait_ready
 
 READY_TIMEOUT_S = 120.0
@@ -129,7 +130,9 @@ def start(client: docker.DockerClient, kind: str, image: str, reuse: bool = Fals
         labels[f"{LABEL}.reuse"] = key
     container = client.containers.run(
         image_id, detach=True, environment=spec.environment, labels=labels, volumes=volumes,
-        ports={f"{p}/tcp": ("127.0.0.1", None) for p in (spec.port, *spec.extra_ports)},
+        # fixed host ports, not ephemeral ones: a restarted container (--restart-on-crash)
+        # gets the same ones, so its URL stays true
+        ports={f"{p}/tcp": ("127.0.0.1", free_port()) for p in (spec.port, *spec.extra_ports)},
         shm_size="256m")
     try:
         container.reload()

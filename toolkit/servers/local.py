@@ -83,7 +83,7 @@ def _wait_gone(pid: int, timeout: float) -> None:
         pass
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -173,7 +173,7 @@ def _start_postgres(detach: bool) -> LocalServer:
     search = ["/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin"]
     initdb, postgres = _binary("initdb", search), _binary("postgres", search)
     directory, user = _workdir("postgres")
-    data, log, port = directory / "data", directory / "server.log", _free_port()
+    data, log, port = directory / "data", directory / "server.log", free_port()
     _run([initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
           "--no-instructions"], user, log)
     settings = {"listen_addresses": "127.0.0.1", "port": str(port),
@@ -193,7 +193,7 @@ def _start_mariadb(detach: bool) -> LocalServer:
     search = ["/usr/sbin", "/usr/local/mysql/bin", "/usr/local/bin"]
     install, mariadbd = _binary("mariadb-install-db", search), _binary("mariadbd", search)
     directory, user = _workdir("mariadb")
-    data, log, port = directory / "data", directory / "server.log", _free_port()
+    data, log, port = directory / "data", directory / "server.log", free_port()
     sock = directory / "mysqld.sock"
     common = ["--no-defaults", f"--datadir={data}"] + ([f"--user={user}"] if user else [])
     _run([install, *common, "--auth-root-authentication-method=normal", "--skip-test-db"],
@@ -215,7 +215,7 @@ def _start_clickhouse(detach: bool, binary: str | None, ready_timeout: float) ->
 
     path = clickhouse.find_binary(binary)
     directory, _ = _workdir("clickhouse")  # it runs as the caller, root included
-    http_port, tcp_port = _free_port(), _free_port()
+    http_port, tcp_port = free_port(), free_port()
     config = clickhouse.write_config(directory, http_port, tcp_port)
     endpoint = clickhouse.Endpoint("127.0.0.1", http_port, tcp_port=tcp_port)
     server = LocalServer("clickhouse", endpoint.url(), 0, directory,
