@@ -3,6 +3,7 @@ With `--force-venv-backend none` they run in the current environment (as .ci/run
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,13 +31,15 @@ toolkit.nox.register(globals(), project_dir=ROOT / "examples" / "shop", install=
 
 
 @contextmanager
-def server(session: nox.Session, kind: str) -> Iterator[str]:
-    """A private local server for the session, stopped afterwards."""
-    url = session.run("toolkit", "server.up", kind, silent=True)
+def server(session: nox.Session, kind: str, *args: str, env: dict[str, str] | None = None
+           ) -> Iterator[str]:
+    """A server for the session (private and local unless ``args`` say otherwise), stopped
+    afterwards."""
+    url = session.run("toolkit", "server.up", kind, *args, silent=True, env=env)
     try:
         yield str(url).strip().splitlines()[-1]
     finally:
-        session.run("toolkit", "server.down", "--kind", kind)
+        session.run("toolkit", "server.down", "--kind", kind, env=env)
 
 
 @nox.session
@@ -83,6 +86,29 @@ def references_mysql(session: nox.Session) -> None:
     install(session)
     with server(session, "mariadb") as url:
         session.run("toolkit", "refs.record", "--check", "--url", url, *session.posargs)
+
+
+@nox.session(name="references-clickhouse-server")
+def references_clickhouse_server(session: nox.Session) -> None:
+    """The repository's reference tests on a ClickHouse server: the binary TOOLKIT_SERVER_BINARY
+    names, run on this host; else a container of images/clickhouse, built on the offline
+    Debian base (Debian packages and a private dockerd are set up first when missing)."""
+    install(session)
+    if os.environ.get("TOOLKIT_SERVER_BINARY"):
+        with server(session, "clickhouse") as url:
+            session.run("toolkit", "refs.record", "--check", "--url", url, *session.posargs)
+        return
+    from toolkit import provision
+
+    with provision.prepared([provision.NEEDS["docker"], provision.NEEDS["debootstrap"]]) as env:
+        session.run("toolkit", "image.base", env=env)
+        image = session.run("toolkit", "image.build", "--context", str(ROOT / "images" /
+                            "clickhouse"), "--tag", "toolkit/clickhouse", silent=True, env=env)
+        tag = str(image).strip().splitlines()[-1]
+        with server(session, "clickhouse", "--provider", "docker", "--image", tag,
+                    env=env) as url:
+            session.run("toolkit", "refs.record", "--check", "--url", url, *session.posargs,
+                        env=env)
 
 
 @nox.session(name="references-clickhouse-samples")

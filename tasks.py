@@ -21,7 +21,8 @@ from toolkit.testrun import pipeline_commands
 
 EXAMPLE = "examples/shop"
 # what toolkit's own test suite needs from the machine (see toolkit.provision.NEEDS)
-SUITE_NEEDS = ("postgresql", "mariadb", "sqlite3", "docker", "debootstrap")
+SUITE_NEEDS = ("postgresql", "mariadb", "sqlite3", "docker", "debootstrap", "clickhouse-server",
+               "clickhouse-client")
 
 
 @task
@@ -74,7 +75,7 @@ namespace = Collection(pipeline)
 for sub in toolkit_namespace.collections.values():
     if sub.name == "test":  # `inv test` is the suite; toolkit's test.shard etc. stay beside it
         sub = Collection("test", *sub.tasks.values())
-        sub.add_task(test, name="suite", default=True)
+        sub.add_task(test, name="suite", default=True)  # type: ignore[arg-type]
     elif sub.name == "db":  # this repository's own project is the example shop
         sub = Collection("db", *(_on_example(t) for t in sub.tasks.values()))
     namespace.add_collection(sub)

@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.common import timed
+from tasks import SUITE_NEEDS
 from toolkit import provision
 
 ROOT = Path(__file__).resolve().parent.parent
 SELECTION = ["tests/test_settings.py", "-q", "-p", "no:cacheprovider"]
-SUITE = [provision.NEEDS[n] for n in ("postgresql", "mariadb", "sqlite3", "docker",
-                                      "debootstrap")]
+SUITE = [provision.NEEDS[n] for n in SUITE_NEEDS]
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
-"""Reference-runner benchmark: a generated corpus of small tests on SQLite and PostgreSQL,
-toolkit's runner (a fresh database or schema per test, in parallel) against the naive loop of
-the ClickHouse docs (the engine's CLI once per file, then diff; no per-test database).
+"""Reference-runner benchmark: a generated corpus of small tests on SQLite, PostgreSQL and a
+ClickHouse server (the machine's, or TOOLKIT_SERVER_BINARY), toolkit's runner (a fresh
+database or schema per test, in parallel) against the naive loop of the ClickHouse docs (the
+engine's CLI once per file, then diff; no per-test database). Then the server under test: start
+until ready (local and Docker) and the time from a kill -9 of the server to the run's last line.
 
-    python -m bench.refs [--tests 500] [--engines sqlite,postgresql] [--rounds 3]
+    python -m bench.refs [--tests 500] [--engines sqlite,postgresql,clickhouse] [--rounds 3]
+        [--reps 5] [--no-docker]
 
 Each side runs --rounds times and the median time counts: single runs on a shared 2-core VM
 vary by ±30%.
@@ -11,9 +14,11 @@ vary by ±30%.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,13 +30,27 @@ from rich.table import Table
 
 from toolkit.refs.command import references
 from toolkit.servers import local
+from toolkit.servers.clickhouse import parse_url
 from toolkit.settings import Settings
 
-TARGETS = {"sqlite": 5.0, "postgresql": 2.0}
+TARGETS = {"sqlite": 5.0, "postgresql": 2.0, "clickhouse": 3.0}
+CLICKHOUSE_TESTS = 300
 
 
-def generate(root: Path, count: int) -> None:
+def generate(root: Path, count: int, engine: str) -> None:
     """Tests whose output is one column, so every CLI prints it exactly as the runner does."""
+    if engine == "clickhouse":
+        # INSERT … SELECT: an 18.16 client reads whatever follows INSERT … VALUES as its data
+        for i in range(count):
+            (root / f"{i:05d}_gen.sql").write_text(
+                f"CREATE TABLE t{i} (a Int32, b String) ENGINE = Memory;\n"
+                f"INSERT INTO t{i} SELECT number + {i}, concat('v', toString(number)) "
+                "FROM numbers(3);\n"
+                f"SELECT a FROM t{i} ORDER BY a;\n"
+                f"SELECT count() FROM t{i} WHERE b != 'v1';\n"
+                f"DROP TABLE t{i};\n")
+            (root / f"{i:05d}_gen.reference").write_text(f"{i}\n{i + 1}\n{i + 2}\n2\n")
+        return
     for i in range(count):
         rows = ", ".join(f"({i + k}, 'v{k}')" for k in range(3))
         (root / f"{i:05d}_gen.sql").write_text(
@@ -46,6 +65,8 @@ def naive_loop(root: Path, engine: str, url: str) -> tuple[float, int]:
     """for f in *.sql: CLI < f > out; diff out f.reference (as the ClickHouse docs suggest)."""
     if engine == "sqlite":
         cli = ["sqlite3", ":memory:"]
+    elif engine == "clickhouse":
+        cli = ["clickhouse-client", "--port", str(parse_url(url).tcp_port), "--multiquery"]
     else:
         cli = ["psql", "-X", "-q", "-A", "-t", url.replace("+psycopg", "")]
     start, passed = time.perf_counter(), 0
@@ -70,40 +91,107 @@ def server(engine: str, tmp: Path) -> Iterator[str]:
     if engine == "sqlite":
         yield f"sqlite:///{tmp}/refs.sqlite"
         return
-    with local.running("postgres") as srv:
+    with local.running("clickhouse" if engine == "clickhouse" else "postgres") as srv:
         yield srv.url
+
+
+def start_to_ready(reps: int, docker: bool) -> list[tuple[str, list[float]]]:
+    """Seconds from start to a server answering a query: local, and in a container."""
+    rows: list[tuple[str, list[float]]] = [("local (the machine's clickhouse-server)", [])]
+    for _ in range(reps):
+        started = time.perf_counter()
+        srv = local.start("clickhouse")
+        rows[0][1].append(time.perf_counter() - started)
+        srv.stop()
+    if docker:
+        from toolkit.docker import client
+        from toolkit.image import build, debian_base
+        from toolkit.servers import docker as containers
+
+        engine = client()
+        image = build(engine, Path(__file__).parent.parent / "images" / "clickhouse",
+                      tag="toolkit/clickhouse", build_args={"BASE": debian_base(engine)})
+        rows.append(("docker (images/clickhouse)", []))
+        for _ in range(reps):
+            started = time.perf_counter()
+            box = containers.start(engine, "clickhouse", image.tags[-1])
+            rows[1][1].append(time.perf_counter() - started)
+            containers.stop(engine, box)
+    return rows
+
+
+def kill_to_last_line(tmp: Path, reps: int) -> list[float]:
+    """A .sh test kill -9s the server mid-run: seconds until refs.run has printed its last line."""
+    took = []
+    for rep in range(reps):
+        project = tmp / f"crash{rep}"
+        queries = project / "tests" / "queries"
+        queries.mkdir(parents=True)
+        (project / "pyproject.toml").write_text("")
+        generate(queries, 100, "clickhouse")
+        up = subprocess.run([sys.executable, "-m", "toolkit", "server.up", "clickhouse"],
+                            cwd=project, capture_output=True, text=True, check=True)
+        state = json.loads((project / ".toolkit" / "servers" / "clickhouse.json").read_text())
+        crash = queries / "00010_crash.sh"
+        crash.write_text(f"#!/bin/sh\ndate +%s.%N > {project}/at\nkill -9 {state['pid']}\n")
+        crash.chmod(0o755)
+        subprocess.run([sys.executable, "-m", "toolkit", "refs.run", "--url",
+                        up.stdout.strip()], cwd=project, capture_output=True)
+        took.append(time.time() - float((project / "at").read_text()))
+        subprocess.run([sys.executable, "-m", "toolkit", "server.down"], cwd=project,
+                       capture_output=True, check=True)
+    return took
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tests", type=int, default=500)
-    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--engines", default="sqlite,postgresql,clickhouse")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5, help="server starts and crashes")
+    parser.add_argument("--no-docker", action="store_true", help="no container start times")
     args = parser.parse_args()
-    table = Table(title=f"reference runner: {args.tests} generated tests, "
-                        f"{os.cpu_count()} cores (tests/s, median of {args.rounds} rounds)")
-    for column in ("engine", "naive loop", "toolkit", "toolkit ÷ loop", "isolation (toolkit)",
+    table = Table(title=f"reference runner: generated tests, {os.cpu_count()} cores "
+                        f"(tests/s, median of {args.rounds} rounds)")
+    for column in ("engine", "tests", "naive loop", "toolkit", "toolkit ÷ loop", "isolation (toolkit)",
                    "target"):
         table.add_column(column, justify="right")
-    isolation = {"sqlite": "a new in-memory database", "postgresql": "a schema per test (scratch database)"}
+    isolation = {"sqlite": "a new in-memory database",
+                 "postgresql": "a schema per test (scratch database)",
+                 "clickhouse": "a database + HTTP session per test (18.16 server)"}
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        corpus = tmp / "queries"
-        corpus.mkdir()
-        generate(corpus, args.tests)
         for engine in args.engines.split(","):
+            count = CLICKHOUSE_TESTS if engine == "clickhouse" else args.tests
+            corpus = tmp / f"queries-{engine}"
+            corpus.mkdir()
+            generate(corpus, count, engine)
             url = stack.enter_context(server(engine, tmp))
             loops = [naive_loop(corpus, engine, url) for _ in range(args.rounds)]
             ours = [toolkit_run(corpus, url) for _ in range(args.rounds)]
-            assert {ok for _, ok in loops + ours} == {args.tests}
+            assert {ok for _, ok in loops + ours} == {count}
             loop_s = statistics.median(s for s, _ in loops)
             ours_s = statistics.median(s for s, _ in ours)
-            loop_rate, ours_rate = args.tests / loop_s, args.tests / ours_s
+            loop_rate, ours_rate = count / loop_s, count / ours_s
             ratio = ours_rate / loop_rate
-            table.add_row(engine, f"{loop_rate:.0f}", f"{ours_rate:.0f}", f"{ratio:.1f}×",
+            table.add_row(engine, str(count), f"{loop_rate:.0f}", f"{ours_rate:.0f}", f"{ratio:.1f}×",
                           isolation[engine],
                           f"≥{TARGETS[engine]:g}× {'✓' if ratio >= TARGETS[engine] else '✗'}")
     Console(width=140).print(table)
+    if "clickhouse" not in args.engines:
+        return
+    timing = Table(title=f"the ClickHouse server under test ({args.reps} reps)")
+    for column in ("what", "p50", "max", "target"):
+        timing.add_column(column, justify="right")
+    for what, seconds in start_to_ready(args.reps, not args.no_docker):
+        timing.add_row(f"start → ready, {what}", f"{statistics.median(seconds):.2f} s",
+                       f"{max(seconds):.2f} s", "")
+    with tempfile.TemporaryDirectory() as tmp_:
+        took = kill_to_last_line(Path(tmp_), args.reps)
+    timing.add_row("kill -9 of the server → the run's last line",
+                   f"{statistics.median(took):.2f} s", f"{max(took):.2f} s",
+                   f"≤ 5 s {'✓' if max(took) <= 5 else '✗'}")
+    Console(width=140).print(timing)
 
 
 if __name__ == "__main__":

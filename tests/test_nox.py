@@ -14,7 +14,8 @@ def _nox(*args: str) -> subprocess.CompletedProcess[str]:
 def test_sessions_are_listed_with_their_docstrings() -> None:
     listing = _nox("-l").stdout
     for name in ("lint", "tests", "references", "references-postgresql", "references-mysql",
-                 "references-clickhouse", "references-clickhouse-samples", "pipeline",
+                 "references-clickhouse", "references-clickhouse-samples",
+                 "references-clickhouse-server", "pipeline",
                  "prepush", "bench", "docker", *(f"integration-{k}" for k in range(1, 5))):
         line = next((ln for ln in listing.splitlines() if f" {name} -> " in ln), None)
         assert line is not None, f"{name} missing from nox -l"

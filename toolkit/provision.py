@@ -63,6 +63,10 @@ NEEDS = {
     "sqlite3": Need("sqlite3", ("sqlite3",)),
     "docker": Need("docker.io", ("dockerd",)),
     "debootstrap": Need("debootstrap", ("debootstrap",), ("/usr/sbin",)),
+    # the ClickHouse server under test when TOOLKIT_SERVER_BINARY names none, and its client
+    "clickhouse-server": Need("clickhouse-server", ("clickhouse-server", "clickhouse"),
+                              ("/usr/sbin",)),
+    "clickhouse-client": Need("clickhouse-client", ("clickhouse-client", "clickhouse")),
 }
 
 
