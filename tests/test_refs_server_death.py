@@ -163,3 +163,35 @@ def test_server_up_leaves_no_process_after_down(tmp_path: Path) -> None:
     _down(project)
     # gone, or a zombie waiting for an init that does not reap (as in some containers)
     assert process_gone(pid)
+
+
+# Debian's 18.16 server dereferences NULL in DataTypeNullable::serializeTextEscaped on this
+# statement (ClickHouse's own test 00957 is about it): the handler logs the signal, the query
+# hangs, and the process exits some 11 s later
+CRASHES_18_16 = "SELECT coalesce(toNullable(1), toNullable(2)) AS x, toTypeName(x);\n"
+
+
+def test_a_statement_that_crashes_the_server_is_reported_at_once(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", "")
+    queries = project / "tests" / "queries"
+    (queries / "t04_crash.sh").unlink()
+    (queries / "t04_crash.reference").unlink()
+    (queries / "t04_segfault.sql").write_text(CRASHES_18_16)
+    (queries / "t04_segfault.reference").write_text("1\tNullable(UInt8)\n")
+    up = toolkit_cli(project, "server.up", "clickhouse", "--binary", "/usr/sbin/clickhouse-server")
+    assert up.returncode == 0, up.stderr
+    try:
+        version = parse_url(up.stdout.strip()).query("SELECT version()")
+        assert version.startswith("18.16."), f"this crash is 18.16's; the server is {version}"
+        started = time.monotonic()
+        result = toolkit_cli(project, "refs.run", "--url", up.stdout.strip(), "--jobs", "2")
+        took = time.monotonic() - started
+    finally:
+        _down(project)
+    assert result.returncode == 1
+    assert "FAIL t04_segfault: server died while running t04_segfault: it crashed: " in \
+        result.stdout
+    assert "Received signal Segmentation fault (11)" in result.stdout
+    assert "DataTypeNullable::serializeTextEscaped" in result.stdout  # the stack, from its log
+    assert "NOT RUN t29" in result.stdout
+    assert took < 8, took  # its error log says so long before the process exits

@@ -106,6 +106,9 @@ def test_a_killed_container_ends_the_run_with_its_log(
     assert "exited (exit code 137)" in result.stdout
     log = result.stdout.split("last lines of the server's log:\n", 1)[1]
     assert "<Information>" in log.splitlines()[0]  # the container's own log
+    # and the whole of it is kept once the container is gone
+    kept = list((project / ".toolkit" / "servers").glob(f"clickhouse-{state['container'][:12]}.log"))
+    assert kept and "Starting ClickHouse" in kept[0].read_text()
     assert "NOT RUN t19" in result.stdout
 
 

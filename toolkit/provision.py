@@ -66,7 +66,8 @@ NEEDS = {
     # the ClickHouse server under test when TOOLKIT_SERVER_BINARY names none, and its client
     "clickhouse-server": Need("clickhouse-server", ("clickhouse-server", "clickhouse"),
                               ("/usr/sbin",)),
-    "clickhouse-client": Need("clickhouse-client", ("clickhouse-client", "clickhouse")),
+    "clickhouse-client": Need("clickhouse-client", ("clickhouse-client", "clickhouse"),
+                              ("/usr/bin",)),
 }
 
 

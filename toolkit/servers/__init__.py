@@ -71,9 +71,15 @@ def down(settings: Settings, kind: str | None = None) -> list[str]:
             from toolkit.docker import client
             from toolkit.servers import docker as containers
 
-            containers.stop(client(), containers.DockerServer(kind_, data["url"],
-                                                              data["container"], True))
+            engine = client()
+            log = containers.save_log(engine, data["container"],
+                                      state.with_name(f"{kind_}-{data['container'][:12]}.log"))
+            containers.stop(engine, containers.DockerServer(kind_, data["url"],
+                                                            data["container"], True))
             state.unlink()
+            if log:
+                stopped.append(f"{kind_} (docker; its log: {log})")
+                continue
         else:
             local.down(state_dir(settings), kind_)
         stopped.append(f"{kind_} ({data.get('provider', 'local')})")

@@ -8,6 +8,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import docker
 from docker.errors import DockerException, NotFound
@@ -162,6 +163,16 @@ def _wait_ready(container: docker.models.containers.Container, probe: Callable[[
             raise
         logs = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
         raise ServerError(f"{exc} — last log lines: {logs or 'none'}") from exc
+
+
+def save_log(client: docker.DockerClient, container: str, path: Path) -> Path | None:
+    """The container's log, kept in ``path`` for reports once the container is gone."""
+    try:
+        text = client.containers.get(container).logs()
+    except (NotFound, DockerException):
+        return None
+    path.write_bytes(text)
+    return path
 
 
 def stop(client: docker.DockerClient, server: DockerServer) -> None:

@@ -26,11 +26,23 @@ class Watch:
     local: LocalServer | None = None
     container: str | None = None
     state: Path | None = None
+    # how far the error log was read: a crash is there well before the process ends (18.16
+    # logs a segfault, then hangs the query for ~11 s before it exits)
+    _read: int = dataclasses.field(default=-1, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.local is not None:
+            self._fatal_signal(self.local.directory / "server.err.log")  # marks where we are
 
     def exited(self) -> str | None:
-        """How its process or container ended, or None while it runs (or is not ours)."""
+        """How its process or container ended (or a fatal signal its error log reports), or
+        None while it runs (or is not ours)."""
         if self.local is not None and process_gone(self.local.pid):
             return f"its process (pid {self.local.pid}) exited"
+        if self.local is not None:
+            crash = self._fatal_signal(self.local.directory / "server.err.log")
+            if crash:
+                return f"it crashed: {crash}"
         if self.container is not None:
             box = self._container()
             if box is None:
@@ -38,6 +50,24 @@ class Watch:
             if box.status != "running":
                 code = box.attrs.get("State", {}).get("ExitCode")
                 return f"its container {box.short_id} {box.status} (exit code {code})"
+        return None
+
+    def _fatal_signal(self, log: Path) -> str | None:
+        """The first 'Received signal' line the error log gained since the run began."""
+        try:
+            with log.open("rb") as f:
+                if self._read < 0:  # the run begins: only what comes later counts
+                    self._read = f.seek(0, 2)
+                    return None
+                f.seek(self._read)
+                new = f.read()
+        except OSError:  # no error log yet: everything it will hold is new
+            self._read = max(self._read, 0)
+            return None
+        self._read += len(new)
+        for line in new.decode(errors="replace").splitlines():
+            if "Received signal" in line and "BaseDaemon" in line:
+                return line.split("BaseDaemon: ", 1)[-1].strip()
         return None
 
     def answers(self, timeout: float = ANSWER_TIMEOUT_S) -> bool:
