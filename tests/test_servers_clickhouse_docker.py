@@ -42,6 +42,25 @@ def _up(project: Path, image: str, *args: str, env: dict[str, str] | None = None
                        image, *args, env=env)
 
 
+def _killed_mid_run(tmp_path: Path, image: str, count: int) -> tuple[Path, str, dict[str, str]]:
+    """A container from ``image`` (its URL and server.up's record) and ``count`` tests, the 5th
+    of which, t04_crash.sh, kills the container."""
+    project = _project(tmp_path, False)
+    up = _up(project, image)
+    assert up.returncode == 0, up.stderr
+    state = json.loads((project / ".toolkit" / "servers" / "clickhouse.json").read_text())
+    queries = project / "tests" / "queries"
+    for i in range(count):
+        (queries / f"t{i:02}.sql").write_text(f"SELECT {i};\n")
+        (queries / f"t{i:02}.reference").write_text(f"{i}\n")
+    crash = queries / "t04_crash.sh"
+    crash.write_text(f"#!/bin/sh\ndate +%s.%N > {project}/crashed_at\n"
+                     f"docker kill {state['container']} > /dev/null\n")
+    crash.chmod(0o755)
+    (queries / "t04_crash.reference").write_text("")
+    return project, up.stdout.strip(), state
+
+
 def test_references_run_against_the_container_with_the_binary_mounted(
         tmp_path: Path, docker_client, clickhouse_image: str) -> None:  # type: ignore[no-untyped-def]
     project = _project(tmp_path)
@@ -81,21 +100,9 @@ def test_the_mounted_binary_is_what_the_container_runs(
 
 def test_a_killed_container_ends_the_run_with_its_log(
         tmp_path: Path, docker_client, clickhouse_image: str) -> None:  # type: ignore[no-untyped-def]
-    project = _project(tmp_path, False)
-    up = _up(project, clickhouse_image)
-    assert up.returncode == 0, up.stderr
-    state = json.loads((project / ".toolkit" / "servers" / "clickhouse.json").read_text())
-    queries = project / "tests" / "queries"
-    for i in range(20):
-        (queries / f"t{i:02}.sql").write_text(f"SELECT {i};\n")
-        (queries / f"t{i:02}.reference").write_text(f"{i}\n")
-    crash = queries / "t04_crash.sh"
-    crash.write_text(f"#!/bin/sh\ndate +%s.%N > {project}/crashed_at\n"
-                     f"docker kill {state['container']} > /dev/null\n")
-    crash.chmod(0o755)
-    (queries / "t04_crash.reference").write_text("")
+    project, url, state = _killed_mid_run(tmp_path, clickhouse_image, 20)
     try:
-        result = toolkit_cli(project, "refs.run", "--url", up.stdout.strip(), "--jobs", "2")
+        result = toolkit_cli(project, "refs.run", "--url", url, "--jobs", "2")
         ended = time.time()
     finally:
         assert toolkit_cli(project, "server.down").returncode == 0
@@ -107,32 +114,24 @@ def test_a_killed_container_ends_the_run_with_its_log(
     log = result.stdout.split("last lines of the server's log:\n", 1)[1]
     assert "<Information>" in log.splitlines()[0]  # the container's own log
     # and the whole of it is kept once the container is gone
-    kept = list((project / ".toolkit" / "servers").glob(f"clickhouse-{state['container'][:12]}.log"))
+    kept = list((project / ".toolkit" / "servers").glob(
+        f"clickhouse-{state['container'][:12]}.log"))
     assert kept and "Starting ClickHouse" in kept[0].read_text()
     assert "NOT RUN t19" in result.stdout
 
 
 def test_restart_on_crash_restarts_the_container(
         tmp_path: Path, docker_client, clickhouse_image: str) -> None:  # type: ignore[no-untyped-def]
-    project = _project(tmp_path, False)
-    up = _up(project, clickhouse_image)
-    assert up.returncode == 0, up.stderr
-    state = json.loads((project / ".toolkit" / "servers" / "clickhouse.json").read_text())
-    queries = project / "tests" / "queries"
-    for i in range(10):
-        (queries / f"t{i:02}.sql").write_text(f"SELECT {i};\n")
-        (queries / f"t{i:02}.reference").write_text(f"{i}\n")
-    (queries / "t04_crash.sh").write_text(f"#!/bin/sh\ndocker kill {state['container']}\n")
-    (queries / "t04_crash.sh").chmod(0o755)
+    project, url, state = _killed_mid_run(tmp_path, clickhouse_image, 10)
     try:
-        result = toolkit_cli(project, "refs.run", "--url", up.stdout.strip(), "--jobs", "2",
+        result = toolkit_cli(project, "refs.run", "--url", url, "--jobs", "2",
                              "--restart-on-crash")
         assert result.returncode == 1
         assert "server died while running t04_crash" in result.stdout
         assert "NOT RUN" not in result.stdout
         assert result.stdout.strip().splitlines()[-1].startswith(
             tuple(f"{n} passed" for n in (8, 9, 10)))
-        assert parse_url(up.stdout.strip()).query("SELECT 1") == "1\n"
+        assert parse_url(url).query("SELECT 1") == "1\n"
     finally:
         assert toolkit_cli(project, "server.down").returncode == 0
 

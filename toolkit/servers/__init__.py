@@ -78,7 +78,7 @@ def down(settings: Settings, kind: str | None = None) -> list[str]:
                                                             data["container"], True))
             state.unlink()
             if log:
-                stopped.append(f"{kind_} (docker; its log: {log})")
+                stopped.append(f"{kind_} (docker), its log kept in {log}")
                 continue
         else:
             local.down(state_dir(settings), kind_)
