@@ -6,7 +6,7 @@ the Docker SDK are imported inside the fixtures that need them."""
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,10 +16,13 @@ from toolkit.errors import ToolkitError
 from toolkit.settings import Settings
 
 if TYPE_CHECKING:
+    from toolkit.cluster import Cluster, Node
     from toolkit.core import Clone, Template
 
 KEPT = "toolkit_kept_database"
 CLONE = pytest.StashKey[tuple["Clone", bool]]()
+CLUSTERS = pytest.StashKey[list["Cluster"]]()
+FAILED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -115,10 +118,60 @@ def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
         pytest.fail(f"toolkit: {exc}", pytrace=False)
 
 
+@pytest.fixture
+def toolkit_cluster(request: pytest.FixtureRequest) -> Iterator[Callable[..., Cluster]]:
+    """Start clusters: ``toolkit_cluster(*nodes)`` returns a running ``toolkit.cluster.Cluster``.
+    They are removed after the test; a failed test's report gets each node's log tail, and with
+    --toolkit-keep-failed its clusters stay running (``toolkit server.gc`` removes them once
+    this run has ended)."""
+    from toolkit.cluster import Cluster
+    from toolkit.docker import client
+
+    made: list[Cluster] = []
+    request.node.stash[CLUSTERS] = made
+
+    def start(*nodes: Node, binary: str | None = None) -> Cluster:
+        try:
+            made.append(Cluster(client(), nodes, binary=binary))
+        except ToolkitError as exc:
+            pytest.fail(f"toolkit: {exc}", pytrace=False)
+        return made[-1]
+
+    yield start
+    keep = request.node.stash.get(FAILED, False) and \
+        request.config.getoption("toolkit_keep") is True
+    for cluster in made:
+        if not keep:
+            cluster.close()
+            continue
+        reach = "; ".join(f"{n.name}: {n.url if n.port else 'no port'} (docker exec -it "
+                          f"{n.container.name} sh)" for n in cluster.nodes.values())
+        request.node.add_report_section(
+            "teardown", "toolkit", f"kept cluster {cluster.id}: {reach}; remove it with "
+            "`toolkit server.gc` once this run has ended")
+
+
+def _cluster_logs(clusters: list[Cluster], lines: int = 30) -> str:
+    parts = []
+    for cluster in clusters:
+        for node in cluster.nodes.values():
+            try:
+                tail = node.logs(tail=lines).rstrip()
+            except Exception as exc:  # a removed container has no log to show
+                tail = f"(no log: {exc})"
+            parts.append(f"--- cluster {cluster.id}, node {node.name} ---\n{tail}")
+    return "\n".join(parts)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if report.failed:
+        item.stash[FAILED] = True
+        clusters = item.stash.get(CLUSTERS, [])
+        if clusters and report.when == "call":
+            report.sections.append(("toolkit cluster logs", _cluster_logs(clusters)))
     db, keep = item.stash.get(CLONE, (None, False))
     if db is not None and report.failed and report.when == "call":
         if keep:

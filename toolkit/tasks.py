@@ -234,15 +234,22 @@ def server_status(c: Context, json_: bool = False) -> None:
 @task(name="gc", help={"dry_run": "list what would be removed, remove nothing"})
 @edge
 def server_gc(c: Context, dry_run: bool = False) -> None:
-    """Remove toolkit's containers whose owner process is gone (reused ones stay)."""
+    """Remove toolkit's containers and cluster networks whose owner process is gone (reused
+    servers stay; a live run's never go)."""
+    from toolkit import cluster
     from toolkit.docker import client
     from toolkit.servers import docker as containers
 
-    removed = containers.gc(client(), dry_run)
+    engine = client()
+    removed = containers.gc(engine, dry_run)
     verb = "would remove" if dry_run else "removed"
     for short in removed:
         print(f"{verb} container {short}")
-    print(f"{verb} {len(removed)} container(s)")
+    clusters = cluster.gc(engine, dry_run)
+    for name in clusters:
+        print(f"{verb} {name}")
+    print(f"{verb} {len(removed)} container(s)"
+          + (f" and {len(clusters)} cluster container(s) and network(s)" if clusters else ""))
 
 
 @task(name="build", iterable=["build_arg"], help={

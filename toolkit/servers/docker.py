@@ -63,7 +63,7 @@ class DockerServer:
     reused: bool
 
 
-def _owner_alive(label: str) -> bool:
+def owner_alive_label(label: str) -> bool:
     host, pid, started = label.rsplit(":", 2)
     return owner_alive(host, int(pid), int(started))
 
@@ -202,7 +202,7 @@ def containers(client: docker.DockerClient) -> list[dict[str, object]]:
         owner = c.labels.get(f"{LABEL}.owner", "?:0:0")
         rows.append({"id": c.short_id, "kind": c.labels[f"{LABEL}.server"], "status": c.status,
                      "image": c.image.tags[0] if c.image.tags else c.image.short_id,
-                     "owner": owner.rsplit(":", 1)[0], "owner_alive": _owner_alive(owner),
+                     "owner": owner.rsplit(":", 1)[0], "owner_alive": owner_alive_label(owner),
                      "reused": f"{LABEL}.reuse" in c.labels})
     return rows
 
@@ -213,7 +213,7 @@ def gc(client: docker.DockerClient, dry_run: bool = False) -> list[str]:
     for c in client.containers.list(all=True, filters={"label": f"{LABEL}.server"}):
         if f"{LABEL}.reuse" in c.labels:
             continue
-        if not _owner_alive(c.labels.get(f"{LABEL}.owner", "?:0:0")):
+        if not owner_alive_label(c.labels.get(f"{LABEL}.owner", "?:0:0")):
             doomed.append(c.short_id)
             if not dry_run:
                 try:
