@@ -119,3 +119,19 @@ def clickhouse_image(docker_client, base_image: str) -> str:  # type: ignore[no-
     root = Path(__file__).parent.parent
     return build(docker_client, root / "images" / "clickhouse",
                  tag="toolkit-test/clickhouse:dev", build_args={"BASE": base_image}).tags[-1]
+
+
+CLUSTER_IMAGES = {"toolkit/postgres-replica": "postgres-replica",
+                  "toolkit/clickhouse": "clickhouse", "toolkit/zookeeper": "zookeeper",
+                  "toolkit/nethelper": "nethelper"}
+
+
+@pytest.fixture(scope="session")
+def cluster_images(docker_client, base_image: str) -> None:  # type: ignore[no-untyped-def]
+    """The images toolkit.cluster's topologies run, under the names they use, built on the
+    offline Debian base (a no-op when their contexts are unchanged)."""
+    from toolkit.image import build
+
+    root = Path(__file__).parent.parent
+    for tag, context in CLUSTER_IMAGES.items():
+        build(docker_client, root / "images" / context, tag=tag, build_args={"BASE": base_image})

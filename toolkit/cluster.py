@@ -62,8 +62,8 @@ class Node:
     """What a node is: a name (its host name on the network), an image, a kind (``postgres``,
     ``clickhouse``, ``zookeeper`` or ``generic``), its environment and command, files written
     into it before it starts (``${name}``, ``${cluster}`` and ``macros`` substituted), for a
-    generic node the command that succeeds once it is ready, and whether the server binary
-    under test (TOOLKIT_SERVER_BINARY) replaces the image's."""
+    generic node the command that succeeds once it is ready (for the others, a query), and
+    whether the server binary under test (TOOLKIT_SERVER_BINARY) replaces the image's."""
 
     name: str
     image: str
@@ -74,6 +74,7 @@ class Node:
     macros: dict[str, str] = dataclasses.field(default_factory=dict)
     ready: list[str] | None = None
     binary: bool = False
+    ready_query: str = "SELECT 1"  # postgres and clickhouse: ready once this succeeds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,15 +197,17 @@ class Running:
         self.container.unpause()
         self._wait_status("running")
 
-    def round_trip(self, to: Running) -> float:
+    def round_trip(self, to: Running, timeout: float = 10.0) -> float:
         """Seconds for one request to ``to``'s server and its answer, measured inside this
-        node's network namespace (a connection opened for it)."""
+        node's network namespace (a connection opened for it); NoAnswer after ``timeout``."""
         ping = KINDS[to.spec.kind].ping
         if not ping:
             raise ClusterError(f"node {to.name} is generic: there is nothing to ping")
         out = self.cluster._helper(self).exec_run(
             ["python3", "/usr/local/lib/toolkit/round_trip.py", to.name,
-             str(KINDS[to.spec.kind].port), ping.hex()])
+             str(KINDS[to.spec.kind].port), ping.hex(), str(timeout)])
+        if out[0] == 3:
+            raise NoAnswer(f"round trip {self.name} → {to.name}: no answer within {timeout:g} s")
         if out[0]:
             raise ClusterError(f"round trip {self.name} → {to.name}: "
                                f"{out[1].decode(errors='replace').strip()}")
@@ -238,8 +241,9 @@ class Faults:
 
 class Cluster:
     def __init__(self, client: Any, specs: Sequence[Node], name: str | None = None,
-                 binary: str | None = None) -> None:
+                 binary: str | None = None, ready_timeout: float = READY_TIMEOUT_S) -> None:
         self.client = client
+        self.ready_timeout = ready_timeout
         self.id = name or secrets.token_hex(4)
         self.labels = {CLUSTER_LABEL: self.id, OWNER_LABEL: owner()}
         self.binary = binary if binary is not None else os.environ.get("TOOLKIT_SERVER_BINARY")
@@ -324,8 +328,9 @@ class Cluster:
         self._wait_ready(running)
         return running
 
-    def _wait_ready(self, node: Running, timeout: float = READY_TIMEOUT_S) -> None:
+    def _wait_ready(self, node: Running) -> None:
         """Until a real query (or the ready command) succeeds; the log tail if it never does."""
+        timeout = self.ready_timeout
         deadline = time.monotonic() + timeout
         probe = _PROBES[node.spec.kind]
         while True:
@@ -497,12 +502,8 @@ def _free_port() -> int:
     return free_port()
 
 
-def _probe_postgres(node: Running) -> None:
-    node.query("SELECT 1", timeout=2.0)
-
-
-def _probe_clickhouse(node: Running) -> None:
-    node.query("SELECT 1", timeout=2.0)
+def _probe_query(node: Running) -> None:
+    node.query(node.spec.ready_query, timeout=2.0)
 
 
 def _probe_zookeeper(node: Running) -> None:
@@ -517,7 +518,7 @@ def _probe_generic(node: Running) -> None:
 
 
 _PROBES: dict[str, Callable[[Running], None]] = {
-    "postgres": _probe_postgres, "clickhouse": _probe_clickhouse,
+    "postgres": _probe_query, "clickhouse": _probe_query,
     "zookeeper": _probe_zookeeper, "generic": _probe_generic}
 
 

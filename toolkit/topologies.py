@@ -59,7 +59,9 @@ def clickhouse_replicas(count: int = 2, zookeeper: str = "zk", prefix: str = "ch
     config = {"/var/lib/toolkit-clickhouse/config.d/replication.xml": CLICKHOUSE_KEEPER}
     return [Node(zookeeper, zookeeper_image, "zookeeper")] + [
         Node(f"{prefix}{i}", image, "clickhouse", files=config, binary=binary,
-             macros={"zookeeper": zookeeper, "shard": "1"})
+             macros={"zookeeper": zookeeper, "shard": "1"},
+             # ready once it has a ZooKeeper session, not merely up
+             ready_query="SELECT count() FROM system.zookeeper WHERE path = '/'")
         for i in range(1, count + 1)]
 
 
