@@ -139,14 +139,14 @@ def test_server_gc_removes_a_killed_runs_cluster_and_not_a_live_ones(
     live, live_id = owner()
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
-    assert _ours(docker_client, killed_id) == 2  # its node and network, left behind
+    assert _ours(docker_client, killed_id) == 3  # its node, the node's helper, its network
     try:
         (tmp_path / "pyproject.toml").write_text("")
         gc = toolkit_cli(tmp_path, "server.gc")
         assert gc.returncode == 0, gc.stderr
         assert f"removed toolkit-{killed_id}-db" in gc.stdout
         assert _ours(docker_client, killed_id) == 0
-        assert _ours(docker_client, live_id) == 2  # the live run's node and network stay
+        assert _ours(docker_client, live_id) == 3  # the live run's cluster stays whole
     finally:
         assert live.stdin is not None
         live.stdin.close()

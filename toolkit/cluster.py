@@ -99,6 +99,7 @@ class Running:
     def __init__(self, cluster: Cluster, spec: Node, container: Any, port: int | None) -> None:
         self.cluster, self.spec, self.container, self.port = cluster, spec, container, port
         self.helper: Any = None
+        self.lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -249,7 +250,6 @@ class Cluster:
         self.binary = binary if binary is not None else os.environ.get("TOOLKIT_SERVER_BINARY")
         self.faults = Faults()
         self.nodes: dict[str, Running] = {}
-        self._lock = threading.Lock()
         names = [s.name for s in specs]
         for spec in specs:
             if spec.kind not in KINDS:
@@ -325,8 +325,17 @@ class Cluster:
         for path, text in spec.files.items():
             _put(container, path, string.Template(text).substitute(macros))
         container.start()
+        if self._has_helper_image():
+            self._helper(running)  # now, while the server starts: a fault then costs no start
         self._wait_ready(running)
         return running
+
+    def _has_helper_image(self) -> bool:
+        try:
+            self._image(HELPER_IMAGE)
+            return True
+        except ClusterError:
+            return False
 
     def _wait_ready(self, node: Running) -> None:
         """Until a real query (or the ready command) succeeds; the log tail if it never does."""
@@ -428,8 +437,9 @@ class Cluster:
         return str(config["Gateway"]), str(config["Subnet"])
 
     def _helper(self, node: Running) -> Any:
-        """The node's network helper, started on first use in the node's namespace."""
-        with self._lock:
+        """The node's network helper in the node's namespace (started with the node when its
+        image is there, else on first use)."""
+        with node.lock:
             if node.helper is None:
                 self._image(HELPER_IMAGE)
                 node.helper = self.client.containers.run(
