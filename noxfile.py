@@ -131,7 +131,7 @@ def docker(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmarks: clones, references, shards, Docker, start-up, hook, set-up."""
+    """The benchmarks: clones, references, shards, Docker, start-up, hook, set-up, clusters."""
     install(session)
     session.run("python", "-m", "bench.clone", *session.posargs)
     session.run("python", "-m", "bench.refs")
@@ -140,3 +140,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "bench.startup")
     session.run("python", "-m", "bench.prepush")
     session.run("python", "-m", "bench.provision")
+    session.run("python", "-m", "bench.cluster")

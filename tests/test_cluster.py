@@ -162,3 +162,17 @@ def test_a_paused_postgres_node_says_so_within_its_timeout(docker_client, cluste
             c["db"].query("SELECT 1", timeout=2)
         c["db"].unpause()
         assert c["db"].query("SELECT 1") == [(1,)]
+
+
+def test_the_server_binary_under_test_is_mounted_into_clickhouse_nodes(
+        docker_client, cluster_images) -> None:  # type: ignore[no-untyped-def]
+    binary = "/usr/sbin/clickhouse-server"
+    with Cluster(docker_client, [Node("ch", "toolkit/clickhouse", "clickhouse", binary=True)],
+                 binary=binary) as c:
+        mounts = c["ch"].container.attrs["Mounts"]
+        assert [(m["Source"], m["Destination"], m["RW"]) for m in mounts] == [
+            (binary, "/usr/sbin/clickhouse-server", False)]
+        assert c["ch"].query("SELECT 1") == [("1",)]
+    with pytest.raises(ClusterError, match="node pg: only clickhouse nodes take the server "
+                                           "binary under test"):
+        Cluster(docker_client, [Node("pg", PG, "postgres", binary=True)], binary=binary)
