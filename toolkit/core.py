@@ -221,11 +221,11 @@ def _drop_leftover(engine: Engine, name: str) -> None:
 
 
 def create_clone(settings: Settings, template: Template, owner_pid: int | None = None,
-                 lease_s: float | None = None) -> Clone:
+                 lease_s: float | None = None, engine: Engine | None = None) -> Clone:
     """A new database with the template's schema and data; the caller owns dropping it.
     ``gc`` leaves it alone while ``owner_pid`` (default: this process) is alive, and for
-    ``lease_s`` seconds whatever happens to the owner."""
-    engine = get_engine(settings)
+    ``lease_s`` seconds whatever happens to the owner. ``engine``: another thread's own."""
+    engine = engine or get_engine(settings)
     name = f"{settings.prefix}cl_{secrets.token_hex(5)}"
     try:
         engine.create_clone(template.name, name,

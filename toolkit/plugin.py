@@ -5,6 +5,7 @@ the Docker SDK are imported inside the fixtures that need them."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING
@@ -18,8 +19,10 @@ from toolkit.settings import Settings
 if TYPE_CHECKING:
     from toolkit.cluster import Cluster, Node
     from toolkit.core import Clone, Template
+    from toolkit.pool import ClonePool
 
 KEPT = "toolkit_kept_database"
+TIMING = "toolkit_clone"
 CLONE = pytest.StashKey[tuple["Clone", bool]]()
 CLUSTERS = pytest.StashKey[list["Cluster"]]()
 FAILED = pytest.StashKey[bool]()
@@ -33,6 +36,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     default=None, help="keep a failed test's database (default)")
     group.addoption("--toolkit-no-keep", dest="toolkit_keep", action="store_false",
                     help="drop every test database, failed or not")
+    group.addoption("--toolkit-no-pool", dest="toolkit_pool", action="store_false",
+                    default=None, help="make each toolkit_db clone when its test asks, instead "
+                                       "of taking a ready one from a pool (TOOLKIT_POOL=0)")
+    group.addoption("--toolkit-timings", action="store_true",
+                    help="per test: the wait for a clone and whether one was ready; the pool's "
+                         "hit rate (also written to .toolkit/timings.json)")
     group.addoption("--toolkit-server", metavar="PROVIDER:WHAT",
                     help="run a server for the session: docker:IMAGE or local:postgres|mariadb|"
                          "clickhouse (ClickHouse: the binary TOOLKIT_SERVER_BINARY names, also "
@@ -85,6 +94,7 @@ def toolkit_settings(pytestconfig: pytest.Config, toolkit_server: str | None) ->
             database_url=toolkit_server or pytestconfig.getoption("toolkit_url"),
             alembic_ini=pytestconfig.getoption("toolkit_alembic_ini"),
             keep_failed=pytestconfig.getoption("toolkit_keep"),
+            pool=pytestconfig.getoption("toolkit_pool"),
         )
     except ToolkitError as exc:
         pytest.fail(f"toolkit: {exc}", pytrace=False)
@@ -104,12 +114,45 @@ def toolkit_template(toolkit_settings: Settings) -> Template:
         pytest.fail(f"toolkit: {exc}", pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def toolkit_pool(toolkit_settings: Settings, toolkit_template: Template
+                 ) -> Iterator[ClonePool | None]:
+    """Ready clones of the template, made in the background (one pool per xdist worker);
+    None when the pool setting is off."""
+    if not toolkit_settings.pool:
+        yield None
+        return
+    from toolkit.pool import default_size, pool
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    try:
+        with pool(toolkit_settings, toolkit_template,
+                  toolkit_settings.pool_size or default_size(workers)) as ready:
+            yield ready
+    except ToolkitError as exc:
+        pytest.fail(f"toolkit: {exc}", pytrace=False)
+
+
 @pytest.fixture
 def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
-               toolkit_template: Template) -> Iterator[Clone]:
+               toolkit_template: Template, toolkit_pool: ClonePool | None) -> Iterator[Clone]:
     """A fresh clone of the template for this test: ``.url``, ``.name``, ``.engine``."""
     from toolkit.core import clone
 
+    if toolkit_pool is not None:
+        try:
+            db = toolkit_pool.take()
+        except ToolkitError as exc:
+            pytest.fail(f"toolkit: {exc}", pytrace=False)
+        timing = toolkit_pool.stats.takes[-1]
+        request.node.user_properties.append((TIMING, {"wait_s": round(timing.wait_s, 6),
+                                                      "hit": timing.hit}))
+        request.node.stash[CLONE] = (db, toolkit_settings.keep_failed)
+        try:
+            yield db
+        finally:
+            toolkit_pool.release(db)  # dropped in the background, or kept when it failed
+        return
     try:
         with clone(toolkit_settings, toolkit_template) as db:
             request.node.stash[CLONE] = (db, toolkit_settings.keep_failed)
@@ -281,7 +324,34 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_CollectErrors(), "toolkit-collect-errors")
 
 
+def _timings(terminalreporter: pytest.TerminalReporter) -> None:
+    """--toolkit-timings: each test's wait for its clone, and the pools' hit rate."""
+    rows = [(report.nodeid, value) for key_ in ("passed", "failed", "error")
+            for report in terminalreporter.stats.get(key_, [])
+            if getattr(report, "when", "") == "call"
+            for key, value in getattr(report, "user_properties", []) if key == TIMING]
+    if not rows:
+        return
+    terminalreporter.section("toolkit: clone timings")
+    for nodeid, value in sorted(rows, key=lambda r: -float(r[1]["wait_s"])):
+        ready = "ready" if value["hit"] else "waited"
+        terminalreporter.write_line(f"  {float(value['wait_s']) * 1000:8.2f} ms  {ready:6}  "
+                                    f"{nodeid}")
+    hits = sum(bool(v["hit"]) for _, v in rows)
+    terminalreporter.write_line(f"  pool hit rate: {hits}/{len(rows)} "
+                                f"({100 * hits / len(rows):.0f}%)")
+    path = terminalreporter.config.rootpath / ".toolkit" / "timings.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"tests": {n: v for n, v in rows},
+                                    "hit_rate": hits / len(rows)}, indent=1) + "\n")
+    except OSError as exc:
+        terminalreporter.write_line(f"  (not written to {path}: {exc})")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if terminalreporter.config.getoption("toolkit_timings"):
+        _timings(terminalreporter)
     kept = [value for report in terminalreporter.stats.get("failed", [])
             for key, value in getattr(report, "user_properties", []) if key == KEPT]
     if kept:

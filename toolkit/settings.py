@@ -46,6 +46,8 @@ class Settings:
     # relative to the project directory
     fingerprint_include: tuple[str, ...] = ()
     sqlite_foreign_keys: bool = True  # clones' engines enforce foreign keys on SQLite
+    pool_size: int = 0  # clones kept ready per pool (0: by cores and workers, at most 4)
+    pool: bool = True  # toolkit_db takes clones from a pool of ready ones
 
     @classmethod
     def load(

@@ -72,17 +72,24 @@ def get_engine(settings: Settings, url: str | URL | None = None) -> Engine:
     parsed = urls.parse(url or settings.database_url)
     key = (os.getpid(), parsed.render_as_string(hide_password=False), settings)
     if key not in _engines:
-        match urls.kind(parsed):
-            case "sqlite":
-                from toolkit.engines.sqlite import SQLiteEngine
-                _engines[key] = SQLiteEngine(parsed, settings)
-            case "postgresql":
-                from toolkit.engines.postgresql import PostgreSQLEngine
-                _engines[key] = PostgreSQLEngine(parsed, settings)
-            case _:
-                from toolkit.engines.mysql import MySQLEngine
-                _engines[key] = MySQLEngine(parsed, settings)
+        _engines[key] = make_engine(settings, parsed)
     return _engines[key]
+
+
+def make_engine(settings: Settings, url: str | URL | None = None) -> Engine:
+    """A new engine of its own (not the process's cached one): for another thread, which must
+    not share the cached engine's connections; the caller closes it."""
+    parsed = urls.parse(url or settings.database_url)
+    match urls.kind(parsed):
+        case "sqlite":
+            from toolkit.engines.sqlite import SQLiteEngine
+            return SQLiteEngine(parsed, settings)
+        case "postgresql":
+            from toolkit.engines.postgresql import PostgreSQLEngine
+            return PostgreSQLEngine(parsed, settings)
+        case _:
+            from toolkit.engines.mysql import MySQLEngine
+            return MySQLEngine(parsed, settings)
 
 
 def close_all() -> None:

@@ -1,0 +1,165 @@
+"""Clones made ahead of demand. A pool serves one template on one server: a background thread
+keeps up to ``size`` clones ready — created, marked as this process's like any clone, their
+SQLAlchemy engine built and one connection already open (the dialect initialised) — so taking
+one is a hand-over; a released clone is dropped by that thread, off the test's critical path.
+
+    with pool(settings, template) as p:
+        db = p.take()          # waits (never fails) while none is ready
+        ...
+        p.release(db)          # dropped in the background (kept if db.keep)
+
+The thread has its own server connection (toolkit's engines are not shared across threads).
+A killed process leaves its ready clones marked with its pid: the next ``db.gc`` drops them,
+and whatever was mid-creation, like any clone of a dead owner.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine
+from sqlalchemy.pool import QueuePool
+
+from toolkit import urls
+from toolkit.core import Clone, Template, create_clone, enforce_foreign_keys
+from toolkit.engines import Engine, make_engine
+from toolkit.settings import Settings
+
+log = logging.getLogger("toolkit")
+
+
+def default_size(workers: int = 1) -> int:
+    """Ready clones per pool: enough to hide one clone's creation behind a test, never so many
+    that a small machine spends its cores filling pools (one pool per xdist worker)."""
+    cores = os.cpu_count() or 1
+    return max(1, min(4, cores // max(1, workers)))
+
+
+@dataclasses.dataclass
+class Timing:
+    """One take: how long the test waited for a clone, and whether one was ready (a hit)."""
+
+    wait_s: float
+    hit: bool
+
+
+@dataclasses.dataclass
+class Stats:
+    takes: list[Timing] = dataclasses.field(default_factory=list)
+    drops_s: list[float] = dataclasses.field(default_factory=list)  # in the background
+
+    @property
+    def hit_rate(self) -> float:
+        return sum(t.hit for t in self.takes) / len(self.takes) if self.takes else 0.0
+
+
+class ClonePool:
+    def __init__(self, settings: Settings, template: Template, size: int | None = None) -> None:
+        self.settings, self.template = settings, template
+        self.size = size or settings.pool_size or default_size()
+        self.ready: collections.deque[Clone] = collections.deque()
+        self.doomed: collections.deque[Clone] = collections.deque()
+        self.stats = Stats()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._fill, name="toolkit-pool", daemon=True)
+        self._thread.start()
+
+    # --- the test's side --------------------------------------------------------------
+
+    def take(self) -> Clone:
+        """A ready clone: at once when one is waiting, else as soon as the next is made."""
+        started = time.perf_counter()
+        with self._cond:
+            hit = bool(self.ready)
+            while not self.ready:
+                if self._error is not None:
+                    raise self._error
+                self._cond.wait()
+            db = self.ready.popleft()
+            self._cond.notify_all()  # room for the next one
+        self.stats.takes.append(Timing(time.perf_counter() - started, hit))
+        return db
+
+    def release(self, db: Clone) -> None:
+        """Done with ``db``: dropped in the background, or kept (its URL logged) if db.keep."""
+        if db.keep:
+            db.dispose()
+            log.info("kept clone %s: %s", db.name, urls.mask(db.url))
+            return
+        with self._cond:
+            self.doomed.append(db)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop making clones; drop the ready ones and the released ones still waiting."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    # --- the background thread --------------------------------------------------------
+
+    def _fill(self) -> None:
+        engine = make_engine(self.settings)  # this thread's own server connection
+        try:
+            while True:
+                with self._cond:
+                    while not (self._closing or self.doomed or len(self.ready) < self.size):
+                        self._cond.wait()
+                    if self._closing:
+                        leftovers = [*self.ready, *self.doomed]
+                        self.ready.clear()
+                        self.doomed.clear()
+                        break
+                    doomed = self.doomed.popleft() if self.doomed else None
+                if doomed is not None:  # released clones first: they hold server resources
+                    started = time.perf_counter()
+                    doomed.dispose()
+                    engine.drop(doomed.name)
+                    self.stats.drops_s.append(time.perf_counter() - started)
+                    continue
+                db = self._make(engine)
+                with self._cond:
+                    self.ready.append(db)
+                    self._cond.notify_all()
+            for db in leftovers:
+                db.dispose()
+                engine.drop(db.name)
+        except BaseException as exc:  # a take() waiting on us must hear of it
+            with self._cond:
+                self._error = exc
+                self._cond.notify_all()
+        finally:
+            engine.close()
+
+    def _make(self, engine: Engine) -> Clone:
+        db = create_clone(self.settings, self.template, engine=engine)
+        # the engine the test will use, with a connection open and the dialect initialised:
+        # what costs a test milliseconds happens here
+        sa = create_engine(db.url, poolclass=QueuePool, pool_size=1, max_overflow=8,
+                           connect_args=urls.connect_args(db.url))
+        if db.foreign_keys and urls.kind(db.url) == "sqlite":
+            enforce_foreign_keys(sa)
+        sa.connect().close()  # back into the engine's pool, open
+        db._engine = sa
+        return db
+
+
+@contextmanager
+def pool(settings: Settings, template: Template, size: int | None = None
+         ) -> Iterator[ClonePool]:
+    """A pool of ready clones of ``template`` for the block; nothing of it outlives the block."""
+    made = ClonePool(settings, template, size)
+    try:
+        yield made
+    finally:
+        made.close()
