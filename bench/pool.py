@@ -1,0 +1,170 @@
+"""Pool benchmark: a 200-test pytest suite on the example shop's history (random order, the
+same server), each test touching its database once, run with ``toolkit_db`` from the pool,
+``toolkit_db`` without it (--toolkit-no-pool), and SQLAlchemy's "join an external transaction
+and roll back" recipe on one database at head. Per contender: the fixture's set-up + tear-down
+per test (p50, p95, from pytest's own phase durations) and the suite's wall time, serial and
+with ``-n 2``.
+
+    python -m bench.pool [--engines postgresql,mysql,sqlite] [--tests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from toolkit.servers import local
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONFTEST = '''
+import json, os, random
+import pytest
+import sqlalchemy as sa
+
+PHASES = {}
+
+def pytest_collection_modifyitems(items):
+    random.Random(7).shuffle(items)  # random order, the same for every contender
+
+def pytest_runtest_logreport(report):
+    if report.when in ("setup", "teardown"):
+        PHASES[report.nodeid] = PHASES.get(report.nodeid, 0.0) + report.duration
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):
+        with open(os.environ["BENCH_OUT"], "w") as f:
+            json.dump(PHASES, f)
+
+@pytest.fixture(scope="session")
+def head_engine(toolkit_settings, toolkit_template):
+    """One database at head for the whole session (what the rollback recipe needs)."""
+    from toolkit.core import create_clone
+    from toolkit.engines import get_engine
+    db = create_clone(toolkit_settings, toolkit_template)
+    yield db.engine
+    db.dispose()
+    get_engine(toolkit_settings).drop(db.name)
+
+@pytest.fixture
+def rollback_db(head_engine):
+    """SQLAlchemy's recipe: the test's work joins an outer transaction, rolled back after."""
+    conn = head_engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+@pytest.fixture
+def db(request):
+    if os.environ["BENCH_FIXTURE"] == "rollback":
+        yield request.getfixturevalue("rollback_db")
+    else:
+        toolkit_db = request.getfixturevalue("toolkit_db")
+        with toolkit_db.engine.connect() as conn:
+            yield conn
+'''
+
+TESTS = '''
+import pytest
+import sqlalchemy as sa
+
+@pytest.mark.parametrize("i", range({n}))
+def test_touch(db, i):
+    assert db.execute(sa.text("SELECT 1")).scalar() == 1
+'''
+
+CONTENDERS = {"toolkit_db (pool)": ("toolkit", []), "toolkit_db (no pool)":
+              ("toolkit", ["--toolkit-no-pool"]), "rollback recipe": ("rollback", [])}
+
+
+def project(tmp: Path, tests: int) -> Path:
+    shop = tmp / "shop"
+    shutil.copytree(ROOT / "examples" / "shop", shop, ignore=shutil.ignore_patterns(
+        "tests", ".toolkit", "__pycache__", "*.sqlite"))
+    (shop / "bench_tests").mkdir()
+    (shop / "bench_tests" / "conftest.py").write_text(CONFTEST)
+    (shop / "bench_tests" / "test_touch.py").write_text(TESTS.format(n=tests))
+    return shop
+
+
+def run(shop: Path, url: str, fixture: str, extra: list[str], workers: int
+        ) -> tuple[float, list[float]]:
+    out = shop / "phases.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
+    env.update(TOOLKIT_DATABASE_URL=url, BENCH_FIXTURE=fixture, BENCH_OUT=str(out))
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "bench_tests",
+            *extra, *(["-n", str(workers), "-p", "xdist"] if workers > 1 else [])]
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=shop, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"{fixture} {extra} failed:\n{done.stdout[-2000:]}")
+    return wall, sorted(json.loads(out.read_text()).values())
+
+
+@contextmanager
+def server(engine: str, tmp: Path) -> Iterator[str]:
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp}/bench.sqlite"
+        return
+    with local.running("postgres" if engine == "postgresql" else "mariadb") as srv:
+        yield srv.url
+
+
+def pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engines", default="postgresql,mysql,sqlite")
+    parser.add_argument("--tests", type=int, default=200)
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    table = Table(title=f"toolkit_db with and without the pool vs the rollback recipe: "
+                        f"{args.tests} tests, example shop history, {os.cpu_count()} cores, "
+                        f"load {load:.1f} at start")
+    for column in ("engine", "workers", "contender", "set-up + tear-down p50", "p95",
+                   "÷ rollback p50", "suite wall", "÷ rollback wall", "targets"):
+        table.add_column(column, justify="right")
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        shop = project(tmp, args.tests)
+        for engine in args.engines.split(","):
+            url = stack.enter_context(server(engine, tmp))
+            run(shop, url, "toolkit", ["--toolkit-no-pool"], 1)  # build the template once
+            for workers in (1, 2):
+                results = {name: run(shop, url, fixture, extra, workers)
+                           for name, (fixture, extra) in CONTENDERS.items()}
+                base_p50 = statistics.median(results["rollback recipe"][1])
+                base_wall = results["rollback recipe"][0]
+                for name, (wall, phases) in results.items():
+                    p50, p95 = statistics.median(phases), pct(phases, 0.95)
+                    target = ""
+                    if name == "toolkit_db (pool)" and engine == "sqlite":
+                        target = f"p50 ≤ 1 ms {'✓' if p50 <= 0.001 else '✗'}"
+                    elif name == "toolkit_db (pool)":
+                        ok = p50 <= 4 * base_p50 and p95 <= 0.010 and wall <= 1.5 * base_wall
+                        target = f"≤ 4×, p95 ≤ 10 ms, wall ≤ 1.5× {'✓' if ok else '✗'}"
+                    table.add_row(engine, str(workers), name, f"{p50 * 1000:.2f} ms",
+                                  f"{p95 * 1000:.2f} ms", f"{p50 / base_p50:.1f}×",
+                                  f"{wall:.2f} s", f"{wall / base_wall:.2f}×", target)
+    Console(width=200).print(table)
+
+
+if __name__ == "__main__":
+    main()
