@@ -145,7 +145,7 @@ class ClonePool:
         db = create_clone(self.settings, self.template, engine=engine)
         # the engine the test will use, with a connection open and the dialect initialised:
         # what costs a test milliseconds happens here
-        sa = create_engine(db.url, poolclass=QueuePool, pool_size=1, max_overflow=8,
+        sa = create_engine(db.url, poolclass=QueuePool, pool_size=1, max_overflow=-1,
                            connect_args=urls.connect_args(db.url))
         if db.foreign_keys and urls.kind(db.url) == "sqlite":
             enforce_foreign_keys(sa)
