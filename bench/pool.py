@@ -5,7 +5,7 @@ and roll back" recipe on one database at head. Per contender: the fixture's set-
 per test (p50, p95, from pytest's own phase durations) and the suite's wall time, serial and
 with ``-n 2``.
 
-    python -m bench.pool [--engines postgresql,mysql,sqlite] [--tests 200]
+    python -m bench.pool [--engines postgresql,mysql,sqlite] [--tests 200] [--body-ms 0]
 """
 
 from __future__ import annotations
@@ -79,25 +79,28 @@ def db(request):
 '''
 
 TESTS = '''
+import time
 import pytest
 import sqlalchemy as sa
 
 @pytest.mark.parametrize("i", range({n}))
 def test_touch(db, i):
     assert db.execute(sa.text("SELECT 1")).scalar() == 1
+    time.sleep({body_s})  # the rest of the test's work (not a wait on anything)
 '''
 
 CONTENDERS = {"toolkit_db (pool)": ("toolkit", []), "toolkit_db (no pool)":
               ("toolkit", ["--toolkit-no-pool"]), "rollback recipe": ("rollback", [])}
 
 
-def project(tmp: Path, tests: int) -> Path:
+def project(tmp: Path, tests: int, body_ms: float) -> Path:
     shop = tmp / "shop"
     shutil.copytree(ROOT / "examples" / "shop", shop, ignore=shutil.ignore_patterns(
         "tests", ".toolkit", "__pycache__", "*.sqlite"))
     (shop / "bench_tests").mkdir()
     (shop / "bench_tests" / "conftest.py").write_text(CONFTEST)
-    (shop / "bench_tests" / "test_touch.py").write_text(TESTS.format(n=tests))
+    (shop / "bench_tests" / "test_touch.py").write_text(TESTS.format(n=tests,
+                                                                     body_s=body_ms / 1000))
     return shop
 
 
@@ -133,17 +136,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engines", default="postgresql,mysql,sqlite")
     parser.add_argument("--tests", type=int, default=200)
+    parser.add_argument("--body-ms", type=float, default=0.0,
+                        help="what each test does besides its query, in ms (default: nothing)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     table = Table(title=f"toolkit_db with and without the pool vs the rollback recipe: "
-                        f"{args.tests} tests, example shop history, {os.cpu_count()} cores, "
+                        f"{args.tests} tests ({args.body_ms:g} ms body), example shop history, "
+                        f"{os.cpu_count()} cores, "
                         f"load {load:.1f} at start")
     for column in ("engine", "workers", "contender", "set-up + tear-down p50", "p95",
                    "÷ rollback p50", "suite wall", "÷ rollback wall", "targets"):
         table.add_column(column, justify="right")
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        shop = project(tmp, args.tests)
+        shop = project(tmp, args.tests, args.body_ms)
         for engine in args.engines.split(","):
             url = stack.enter_context(server(engine, tmp))
             run(shop, url, "toolkit", ["--toolkit-no-pool"], 1)  # build the template once

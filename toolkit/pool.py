@@ -95,6 +95,7 @@ class ClonePool:
             db.dispose()
             log.info("kept clone %s: %s", db.name, urls.mask(db.url))
             return
+        db.dispose()  # its connections close now: released clones must not pile them up
         with self._cond:
             self.doomed.append(db)
             self._cond.notify_all()
@@ -120,10 +121,14 @@ class ClonePool:
                         self.ready.clear()
                         self.doomed.clear()
                         break
-                    doomed = self.doomed.popleft() if self.doomed else None
-                if doomed is not None:  # released clones first: they hold server resources
+                    # a ready clone first (a test may be waiting for it); released ones
+                    # are dropped when the pool is full, or before too many pile up
+                    backlog = len(self.doomed) > 2 * self.size
+                    full = len(self.ready) >= self.size
+                    doomed = self.doomed.popleft() if self.doomed and (full or backlog) \
+                        else None
+                if doomed is not None:
                     started = time.perf_counter()
-                    doomed.dispose()
                     engine.drop(doomed.name)
                     self.stats.drops_s.append(time.perf_counter() - started)
                     continue
