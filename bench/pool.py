@@ -19,14 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from toolkit.servers import local
+from bench.clone import pct, server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,19 +118,6 @@ def run(shop: Path, url: str, fixture: str, extra: list[str], workers: int
     return wall, sorted(json.loads(out.read_text()).values())
 
 
-@contextmanager
-def server(engine: str, tmp: Path) -> Iterator[str]:
-    if engine == "sqlite":
-        yield f"sqlite:///{tmp}/bench.sqlite"
-        return
-    with local.running("postgres" if engine == "postgresql" else "mariadb") as srv:
-        yield srv.url
-
-
-def pct(values: list[float], q: float) -> float:
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engines", default="postgresql,mysql,sqlite")
@@ -159,7 +145,7 @@ def main() -> None:
                 base_p50 = statistics.median(results["rollback recipe"][1])
                 base_wall = results["rollback recipe"][0]
                 for name, (wall, phases) in results.items():
-                    p50, p95 = statistics.median(phases), pct(phases, 0.95)
+                    p50, p95 = statistics.median(phases), pct(phases, 95)
                     target = ""
                     if name == "toolkit_db (pool)" and engine == "sqlite":
                         target = f"p50 ≤ 1 ms {'✓' if p50 <= 0.001 else '✗'}"
