@@ -308,7 +308,9 @@ def _references(select: list[str], url: str | None, jobs: str | None, timeout: s
         settings(), select or None, url=url, jobs=_number(jobs, "--jobs"),
         timeout=_number(timeout, "--timeout", float),
         directory=Path(directory) if directory else None,
-        on_start=reporter.start, on_outcome=reporter.outcome, **kwargs)
+        on_start=reporter.start, on_outcome=reporter.outcome, on_result=reporter.show,
+        on_seed=lambda seed: print(f"seed {seed} (random settings and order: --seed {seed} "
+                                   "repeats them)", file=sys.stderr), **kwargs)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in summary.problems:
@@ -325,16 +327,23 @@ def _references(select: list[str], url: str | None, jobs: str | None, timeout: s
     "no_drop_if_fail": "keep a failed test's database for inspection",
     "setting": "ClickHouse: NAME=VALUE setting for every test (repeatable)",
     "restart_on_crash": "restart a server under test that toolkit started when it dies, and go "
-                        "on with the remaining tests (the crash still fails the run)"})
+                        "on with the remaining tests (the crash still fails the run)",
+    "random_settings": "give each .sql test a random draw of result-neutral engine settings",
+    "seed": "the seed of random settings and random order (default: a new one, printed)",
+    "repeat": "run each test N times (in parallel where it may); runs that disagree are FLAKY",
+    "order": "name (default) or random"})
 @edge
 def refs_run(c: Context, select: list[str] | None = None, url: str | None = None,
              jobs: str | None = None, timeout: str | None = None, junit: str | None = None,
              json_: str | None = None, no_drop_if_fail: bool = False,
              directory: str | None = None, setting: list[str] | None = None,
-             restart_on_crash: bool = False) -> None:
+             restart_on_crash: bool = False, random_settings: bool = False,
+             seed: str | None = None, repeat: str | None = None, order: str = "name") -> None:
     """Run the reference tests (NAME.sql / NAME.sh beside NAME.reference), each in a fresh database."""
     summary = _references(select or [], url, jobs, timeout, directory, keep_failed=no_drop_if_fail,
-                          setting=setting or [], restart_on_crash=restart_on_crash)
+                          setting=setting or [], restart_on_crash=restart_on_crash,
+                          random_settings=random_settings, seed=_number(seed, "--seed"),
+                          repeat=_number(repeat, "--repeat"), order=order)
     if junit:
         refs.write_junit(summary, Path(junit))
     if json_:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from toolkit.engines import close_all, get_engine
 from toolkit.errors import ToolkitError
 from toolkit.refs import discover as disc
 from toolkit.refs.engines import engine_of
-from toolkit.refs.runner import Config, Outcome, Watching, run
+from toolkit.refs.runner import Config, Outcome, Plan, Watching, run
 from toolkit.settings import Settings
 
 
@@ -38,14 +39,15 @@ class Summary:
 
     @property
     def failed(self) -> int:
-        """Failures, problems and tests a dead server kept from running."""
-        return self.count("failed") + self.count("not run") + len(self.problems)
+        """Failures, flaky tests, problems and tests a dead server kept from running."""
+        return (self.count("failed") + self.count("flaky") + self.count("not run")
+                + len(self.problems))
 
     @property
     def line(self) -> str:
-        not_run = self.count("not run")
+        extra = [f"{n} {what}" for what in ("flaky", "not run") if (n := self.count(what))]
         return (f"{self.count('passed')} passed, {self.failed} failed"
-                + (f" ({not_run} not run)" if not_run else "")
+                + (f" ({', '.join(extra)})" if extra else "")
                 + f", {self.count('skipped')} skipped")
 
     @property
@@ -60,6 +62,10 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                jobs: int | None = None, timeout: float | None = None, keep_failed: bool = False,
                record: bool = False, check: bool = False, directory: Path | None = None,
                setting: list[str] | None = None, restart_on_crash: bool = False,
+               random_settings: bool = False, seed: int | None = None,
+               repeat: int | None = None,
+               order: str = "name", on_seed: Callable[[int], None] = lambda s: None,
+               on_result: Callable[[Outcome], None] = lambda o: None,
                on_start: Callable[[int], None] = lambda n: None,
                on_outcome: Callable[[Outcome], None] = lambda o: None) -> Summary:
     """Run the reference tests (and with ``record``, write the references that differ)."""
@@ -90,9 +96,27 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
     tmp_root = Path(tempfile.mkdtemp(prefix="toolkit-refs-"))
     config = Config(settings, url, template_url, timeout or settings.references_timeout_s,
                     jobs or os.cpu_count() or 1, keep_failed, tmp_root, overrides, client)
-    on_start(len(tests))
+    if order not in ("name", "random"):
+        raise ReferencesError(f"--order {order!r}: choose name or random")
+    repeat = 1 if repeat is None else repeat
+    if repeat < 1:
+        raise ReferencesError(f"--repeat {repeat}: give a number of runs from 1")
+    if seed is None and (random_settings or order == "random"):
+        seed = secrets.randbelow(1_000_000)
+    if seed is not None:
+        on_seed(seed)
+    plan = Plan(repeat, order, seed or 0, random_settings,
+                _known_settings(url) if random_settings else None)
+    on_start(len(tests) * repeat)
+    # repeated runs are shown once all of a test's runs are in (on_result); each run only moves
+    # the progress along
+    live = on_outcome if repeat == 1 else \
+        (lambda o: on_outcome(dataclasses.replace(o, status="ran")))
     try:
-        outcomes = run(config, tests, on_outcome, watching)
+        outcomes = _aggregate(run(config, tests, live, watching, plan))
+        if repeat > 1:
+            for outcome in outcomes:
+                on_result(outcome)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     outcomes.sort(key=lambda o: o.name)
@@ -108,6 +132,42 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 if not check:
                     reference.write_text(outcome.output)
     return Summary(outcomes, problems, changed, warnings)
+
+
+def _known_settings(url: str) -> frozenset[str] | None:
+    """The random settings a ClickHouse server under test has (older ones lack some)."""
+    if not url.startswith("clickhouse:"):
+        return None
+    from toolkit.refs import random_settings as rs
+    from toolkit.servers.clickhouse import parse_url
+
+    names = ", ".join(f"'{n}'" for n in rs.choices("clickhouse"))
+    known = parse_url(url).query(f"SELECT name FROM system.settings WHERE name IN ({names})")
+    return frozenset(known.split())
+
+
+def _aggregate(outcomes: list[Outcome]) -> list[Outcome]:
+    """One outcome per test from its runs: passed, failed, or flaky when runs disagree."""
+    from toolkit.refs.random_settings import text
+
+    runs: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        runs.setdefault(outcome.name, []).append(outcome)
+    result = []
+    for name, group in runs.items():
+        group.sort(key=lambda o: o.seed or 0)  # runs end in any order: report them by seed
+        failed = [o for o in group if o.status in ("failed", "not run")]
+        passed = [o for o in group if o.status == "passed"]
+        if failed and passed:
+            draws = "".join(f"\n  run with seed {o.seed}: {text(o.settings)}" for o in failed
+                            if o.seed is not None)
+            result.append(Outcome(
+                name, "flaky", f"failed {len(failed)} of {len(group)} runs: "
+                f"{failed[0].reason}", f"failing runs:{draws or ' (no random settings)'}\n"
+                f"first failure:\n{failed[0].detail}", sum(o.duration for o in group)))
+        else:
+            result.append(failed[0] if failed else group[0])
+    return result
 
 
 def _overrides(settings: list[str], url: str) -> tuple[tuple[str, str], ...]:
@@ -175,7 +235,7 @@ def write_json(summary: Summary, path: Path) -> None:
 
 def write_junit(summary: Summary, path: Path) -> None:
     suite = ET.Element("testsuite", name="references", tests=str(len(summary.outcomes)),
-                       failures=str(summary.count("failed") + summary.count("not run")),
+                       failures=str(summary.failed - len(summary.problems)),
                        skipped=str(summary.count("skipped")),
                        time=f"{sum(o.duration for o in summary.outcomes):.3f}")
     for o in summary.outcomes:
@@ -183,8 +243,8 @@ def write_junit(summary: Summary, path: Path) -> None:
                              time=f"{o.duration:.3f}")
         if o.status == "failed":
             ET.SubElement(case, "failure", message=o.reason).text = o.detail
-        elif o.status == "not run":
-            ET.SubElement(case, "failure", type="not run", message=o.reason)
+        elif o.status in ("not run", "flaky"):
+            ET.SubElement(case, "failure", type=o.status, message=o.reason).text = o.detail
         elif o.status == "skipped":
             ET.SubElement(case, "skipped", message=o.reason)
     ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)

@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 ENGINES = ("sqlite", "postgresql", "mysql", "clickhouse")
-KNOWN_TAGS = {"no-parallel", "long", "disabled", "allow-stderr", *(f"no-{e}" for e in ENGINES)}
+KNOWN_TAGS = {"no-parallel", "long", "disabled", "allow-stderr", "no-random-settings",
+              *(f"no-{e}" for e in ENGINES)}
 SUFFIXES = (".sql", ".sh")
 _TAGS = re.compile(r"^\s*(?:--|#)\s*Tags:\s*(.*)$")
 

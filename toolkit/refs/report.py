@@ -25,19 +25,24 @@ class Reporter:
             self.progress.start()
 
     def outcome(self, outcome: Outcome) -> None:
+        """A run ended: progress, and what went wrong."""
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
+        self.show(outcome)
+
+    def show(self, outcome: Outcome) -> None:
         if outcome.status == "not run":
             print(f"NOT RUN {outcome.name}", flush=True)
             return
-        if outcome.status != "failed" or (self.recording and outcome.recordable):
+        if outcome.status not in ("failed", "flaky") or (self.recording and outcome.recordable):
             return
+        label = "FLAKY" if outcome.status == "flaky" else "FAIL"
         if not self.console.is_terminal:  # CI logs: the same diff, without colour
-            print(f"FAIL {outcome.name}: {outcome.reason}", flush=True)
+            print(f"{label} {outcome.name}: {outcome.reason}", flush=True)
             if outcome.detail:
                 print(outcome.detail.rstrip("\n"), flush=True)
             return
-        self.console.print(f"[bold red]FAIL[/] {outcome.name}: {outcome.reason}")
+        self.console.print(f"[bold red]{label}[/] {outcome.name}: {outcome.reason}")
         if outcome.detail:
             self.console.print(Syntax(outcome.detail, "diff", theme="ansi_dark"))
 

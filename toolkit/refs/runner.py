@@ -9,6 +9,7 @@ import dataclasses
 import difflib
 import multiprocessing
 import os
+import random
 import secrets
 import signal
 import string
@@ -21,10 +22,12 @@ from pathlib import Path
 from typing import Protocol
 
 from toolkit.errors import ToolkitError
+from toolkit.refs import random_settings
 from toolkit.refs.discover import RefTest
 from toolkit.refs.engines import BACKSLASH_ESCAPES, Backend, StatementFailed, engine_of, make_backend
 from toolkit.refs.script import ScriptError, Step, parse, warm_up
 from toolkit.settings import Settings
+from toolkit.urls import mask
 
 LONG_FACTOR = 5
 # a .sh test's worker enforces its timeout itself (it must kill the script's whole process
@@ -43,6 +46,8 @@ class Job:
     database: str
     timeout: float
     keep_failed: bool
+    settings: tuple[tuple[str, str], ...] = ()  # its random settings
+    seed: int | None = None  # that reproduces them (--random-settings --seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +59,8 @@ class Outcome:
     duration: float = 0.0
     output: str | None = None  # normalised stdout, when the test ran to completion
     recordable: bool = False  # only a mismatch or a missing reference may be recorded
+    settings: tuple[tuple[str, str], ...] = ()  # the random settings it ran with
+    seed: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +105,8 @@ def run_one(backend: Backend, job: Job, tmp_root: Path) -> Outcome:
     backend.create(job.database)
     failed = True
     try:
+        if job.settings:
+            backend.apply(job.settings)
         if test.kind == "sql":
             stdout, stderr, error = _run_sql(backend, steps, test.path)
         else:
@@ -209,6 +218,18 @@ def _judge(test: RefTest, stdout: str, stderr: str, error: str) -> Outcome:
                    diff, output=stdout, recordable=True)
 
 
+def reproducible(config: Config, job: Job, outcome: Outcome) -> Outcome:
+    """The run's random settings on its outcome; a failure says how to run it again."""
+    outcome = dataclasses.replace(outcome, settings=job.settings, seed=job.seed)
+    if job.seed is None or outcome.status != "failed":
+        return outcome
+    url = "" if config.url == config.settings.database_url else f" --url {mask(config.url)}"
+    return dataclasses.replace(outcome, reason=(
+        f"{outcome.reason} [random settings: {random_settings.text(job.settings) or 'none'}; "
+        f"reproduce: toolkit refs.run --random-settings --seed {job.seed}{url} "
+        f"-s {job.test.name}]"))
+
+
 def _worker(conn: Connection, config: Config) -> None:
     backend = backend_for(config)
     try:
@@ -222,7 +243,8 @@ def _worker(conn: Connection, config: Config) -> None:
             except Exception as exc:  # the engine broke: report it on this test, keep going
                 outcome = Outcome(job.test.name, "failed", f"{job.test.path}: "
                                   f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
-            conn.send(dataclasses.replace(outcome, duration=time.monotonic() - started))
+            conn.send(reproducible(config, job, dataclasses.replace(
+                outcome, duration=time.monotonic() - started)))
     finally:
         backend.close()
 
@@ -309,9 +331,9 @@ class Pool:
                     worker = slot.process.pid
                     self._replace(slot, queue)
                     cleanup(self.config, job.database, worker)
-                    finished.append(Outcome(job.test.name, "failed",
-                                            f"{job.test.path}: timeout after {job.timeout:g}s",
-                                            duration=job.timeout))
+                    finished.append(reproducible(self.config, job, Outcome(
+                        job.test.name, "failed", f"{job.test.path}: timeout after "
+                        f"{job.timeout:g}s", duration=job.timeout)))
             reason = self._server_down(finished)
             if reason:
                 yield from self._server_died(reason, finished, queue)
@@ -419,10 +441,21 @@ def cleanup(config: Config, database: str, worker: int | None = None) -> None:
         backend.close()
 
 
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How often and in which order the tests run, and with which random settings."""
+
+    repeat: int = 1
+    order: str = "name"  # or "random"
+    seed: int = 0  # of the order and of the random settings
+    random_settings: bool = False
+    known: frozenset[str] | None = None  # the settings a server under test has (None: all)
+
+
 def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], None],
-        watching: Watching | None = None) -> list[Outcome]:
-    """Run ``tests``: parallel ones first, then the no-parallel ones alone; with a
-    ``watching``, a dead server under test ends the run (or is restarted)."""
+        watching: Watching | None = None, plan: Plan = Plan()) -> list[Outcome]:
+    """Run ``tests`` (each ``plan.repeat`` times): parallel ones first, then the no-parallel
+    ones alone; with a ``watching``, a dead server under test ends the run (or is restarted)."""
     engine = engine_of(config.url)
     outcomes: list[Outcome] = []
 
@@ -430,9 +463,19 @@ def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], No
         outcomes.append(outcome)
         on_outcome(outcome)
 
-    def job(test: RefTest) -> Job:
+    def jobs_of(test: RefTest) -> list[Job]:
         timeout = config.timeout * (LONG_FACTOR if "long" in test.tags else 1)
-        return Job(test, database_name(), timeout, config.keep_failed)
+        made = []
+        for repeat in range(plan.repeat):
+            settings: tuple[tuple[str, str], ...] = ()
+            seed = plan.seed + repeat  # one run's draw, reproduced by --seed alone
+            if plan.random_settings and "no-random-settings" not in test.tags and \
+                    test.kind == "sql":
+                settings = tuple((k, v) for k, v in random_settings.draw(engine, seed, test.name)
+                                 if plan.known is None or k in plan.known)
+            made.append(Job(test, database_name(), timeout, config.keep_failed, settings,
+                            seed if plan.random_settings else None))
+        return made
 
     runnable: list[RefTest] = []
     for test in tests:
@@ -441,8 +484,12 @@ def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], No
             emit(Outcome(test.name, "skipped", reason))
         else:
             runnable.append(test)
-    parallel = [job(t) for t in runnable if "no-parallel" not in t.tags]
-    alone = [job(t) for t in runnable if "no-parallel" in t.tags]
+    parallel = [j for t in runnable if "no-parallel" not in t.tags for j in jobs_of(t)]
+    alone = [j for t in runnable if "no-parallel" in t.tags for j in jobs_of(t)]
+    if plan.order == "random":
+        shuffle = random.Random(plan.seed).shuffle
+        shuffle(parallel)
+        shuffle(alone)
     for jobs, size in ((parallel, min(config.jobs, len(parallel))), (alone, 1)):
         if not jobs:
             continue

@@ -48,6 +48,9 @@ class Backend(Protocol):
     def execute(self, sql: str) -> str:
         """Run one statement; its rows as TabSeparated, or '' when it returns none."""
 
+    def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
+        """Settings for the rest of this test only (random settings, after create)."""
+
     def drop(self, name: str) -> None: ...
 
     def client_env(self, name: str, tmp: Path) -> dict[str, str]:

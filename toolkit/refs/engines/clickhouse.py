@@ -56,6 +56,10 @@ class ClickHouseBackend:
         self.execute(f"CREATE DATABASE `{name}`")
         self.execute(f"USE `{name}`")
 
+    def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
+        for key, value in settings:  # the test's own session: they end with it
+            self.execute(f"SET {key} = {literal(value)}")
+
     def execute(self, sql: str) -> str:
         assert self.session is not None
         from chdb._exceptions import ChdbError  # chdb.ChdbError is a different class

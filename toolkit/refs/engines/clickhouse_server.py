@@ -42,6 +42,7 @@ class ClickHouseServerBackend:
         self.session = ""
         self.database = ""
         self.statements = 0
+        self.per_test: dict[str, str] = {}
 
     def normalize(self, code: str) -> str:
         """Names as numbers: an old server's errors carry only the number."""
@@ -56,14 +57,18 @@ class ClickHouseServerBackend:
 
     def create(self, name: str) -> None:
         self.session = f"toolkit-{name}-{secrets.token_hex(4)}"
-        self.database, self.statements = name, 0
+        self.database, self.statements, self.per_test = name, 0, {}
         self._post(f"CREATE DATABASE `{name}`")
         self.execute(f"USE `{name}`")  # the session's current database, as the client's
+
+    def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
+        self.per_test = dict(settings)  # sent with each of this test's statements
 
     def execute(self, sql: str) -> str:
         self.statements += 1
         return self._post(sql, session_id=self.session,
-                          query_id=f"{self.database}-{self.statements}", **self.overrides)
+                          query_id=f"{self.database}-{self.statements}",
+                          **{**self.per_test, **self.overrides})
 
     def drop(self, name: str) -> None:
         self._post(f"DROP DATABASE IF EXISTS `{name}`")

@@ -7,6 +7,7 @@ strings decoded as UTF-8 (undecodable bytes as ``\\xNN``)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -46,6 +47,16 @@ class MySQLBackend:
             with self.admin.cursor() as cur:
                 cur.execute(f"CREATE DATABASE {quote(name)}")
         self.conn = pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}})  # type: ignore[arg-type]
+
+    def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
+        assert self.conn is not None
+        with self.conn.cursor() as cur:  # a connection per test: they end with it
+            for name, value in settings:
+                # both from toolkit's own list (random_settings.mysql), never from a test; this
+                # connection has no converters to bind parameters with
+                assert re.fullmatch(r"[\w=,]+", value), value
+                cur.execute(f"SET SESSION {name} = "
+                            + (value if value.isdigit() else f"'{value}'"))
 
     def execute(self, sql: str) -> str:
         assert self.conn is not None

@@ -100,6 +100,10 @@ class PostgreSQLBackend:
         self.dirty = bool(rows)
         return ", ".join(r[0] for r in rows[:3]) + (" …" if len(rows) > 3 else "")
 
+    def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
+        for name, value in settings:  # DISCARD ALL (or the next connection) ends them
+            self.conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+
     def execute(self, statement: str) -> str:
         try:
             cur = self.conn.execute(statement.encode())  # bytes: no client-side placeholders

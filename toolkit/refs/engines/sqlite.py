@@ -53,6 +53,11 @@ class SQLiteBackend:
         else:  # in memory until a .sh test's client needs a file (see client_env)
             self.conn = sqlite3.connect(":memory:", isolation_level=None)
 
+    def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
+        assert self.conn is not None
+        for name, value in settings:  # names and values from toolkit's own list
+            self.conn.execute(f"PRAGMA {name} = {int(value)}")
+
     def execute(self, sql: str) -> str:
         assert self.conn is not None
         try:

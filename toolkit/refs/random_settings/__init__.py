@@ -1,0 +1,24 @@
+"""Settings that must not change a correct test's result, only expose what it silently assumes
+(row order without ORDER BY, plan shapes, block sizes), one data module per engine. A test
+draws one value of each at random; the draw is reproducible from the seed and the test's name."""
+
+from __future__ import annotations
+
+import importlib
+import random
+
+Draw = tuple[tuple[str, str], ...]
+
+
+def choices(engine: str) -> dict[str, tuple[str, ...]]:
+    return dict(importlib.import_module(f"toolkit.refs.random_settings.{engine}").SETTINGS)
+
+
+def draw(engine: str, seed: int, test: str, run: int = 0) -> Draw:
+    """One value for each of the engine's settings, the same for the same seed, test and run."""
+    rng = random.Random(f"{seed}:{test}:{run}")
+    return tuple((name, rng.choice(values)) for name, values in sorted(choices(engine).items()))
+
+
+def text(settings: Draw) -> str:
+    return ", ".join(f"{name}={value}" for name, value in settings)
