@@ -5,7 +5,9 @@ engine's CLI once per file, then diff; no per-test database). Then the server un
 until ready (local and Docker) and the time from a kill -9 of the server to the run's last line.
 
     python -m bench.refs [--tests 500] [--engines sqlite,postgresql,clickhouse] [--rounds 3]
-        [--reps 5] [--no-docker]
+        [--reps 5] [--no-docker] [--random-only]
+
+and what --random-settings adds per test on SQLite and PostgreSQL.
 
 Each side runs --rounds times and the median time counts: single runs on a shared 2-core VM
 vary by ±30%.
@@ -79,11 +81,42 @@ def naive_loop(root: Path, engine: str, url: str) -> tuple[float, int]:
     return time.perf_counter() - start, passed
 
 
-def toolkit_run(root: Path, url: str) -> tuple[float, int]:
+def toolkit_run(root: Path, url: str, **options: object) -> tuple[float, int]:
     settings = Settings.load(project_dir=root, environ={}, database_url=url)
     start = time.perf_counter()
-    summary = references(settings, url=url, directory=root)
+    summary = references(settings, url=url, directory=root, **options)  # type: ignore[arg-type]
     return time.perf_counter() - start, summary.count("passed")
+
+
+RANDOM_TARGET_MS = {"sqlite": 1.0, "postgresql": 3.0}
+
+
+def random_settings_overhead(tmp: Path, engines: list[str], count: int, rounds: int) -> Table:
+    """Per test, what --random-settings adds (a draw, and the settings applied on the
+    test's connection), from the median of interleaved rounds with and without it, one worker
+    (so the time is the tests' own, not spread over cores)."""
+    table = Table(title=f"--random-settings overhead: {count} generated tests, one worker, "
+                        f"median of {rounds} rounds")
+    for column in ("engine", "plain", "random settings", "overhead per test", "target"):
+        table.add_column(column, justify="right")
+    with ExitStack() as stack:
+        for engine in engines:
+            corpus = tmp / f"random-{engine}"
+            corpus.mkdir()
+            generate(corpus, count, engine)
+            url = stack.enter_context(server(engine, tmp))
+            plain, randomized = [], []
+            for _ in range(rounds):
+                plain.append(toolkit_run(corpus, url, jobs=1)[0])
+                randomized.append(toolkit_run(corpus, url, jobs=1, random_settings=True,
+                                              seed=1)[0])
+            per_test = [statistics.median(x) / count * 1000 for x in (plain, randomized)]
+            overhead = per_test[1] - per_test[0]
+            target = RANDOM_TARGET_MS.get(engine)
+            table.add_row(engine, f"{per_test[0]:.2f} ms", f"{per_test[1]:.2f} ms",
+                          f"{overhead:.2f} ms", f"≤ {target:g} ms "
+                          f"{'✓' if overhead <= target else '✗'}" if target else "")
+    return table
 
 
 @contextmanager
@@ -150,7 +183,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=5, help="server starts and crashes")
     parser.add_argument("--no-docker", action="store_true", help="no container start times")
+    parser.add_argument("--random-only", action="store_true",
+                        help="only the --random-settings overhead (SQLite, PostgreSQL)")
     args = parser.parse_args()
+    if args.random_only:
+        with tempfile.TemporaryDirectory() as tmp_:
+            Console(width=140).print(random_settings_overhead(
+                Path(tmp_), ["sqlite", "postgresql"], args.tests, args.rounds))
+        return
     table = Table(title=f"reference runner: generated tests, {os.cpu_count()} cores "
                         f"(tests/s, median of {args.rounds} rounds)")
     for column in ("engine", "tests", "naive loop", "toolkit", "toolkit ÷ loop", "isolation (toolkit)",
@@ -192,6 +232,9 @@ def main() -> None:
                    f"{statistics.median(took):.2f} s", f"{max(took):.2f} s",
                    f"≤ 5 s {'✓' if max(took) <= 5 else '✗'}")
     Console(width=140).print(timing)
+    with tempfile.TemporaryDirectory() as tmp_:
+        Console(width=140).print(random_settings_overhead(
+            Path(tmp_), ["sqlite", "postgresql"], args.tests, args.rounds))
 
 
 if __name__ == "__main__":

@@ -15,9 +15,13 @@ def choices(engine: str) -> dict[str, tuple[str, ...]]:
 
 
 def draw(engine: str, seed: int, test: str, run: int = 0) -> Draw:
-    """One value for each of the engine's settings, the same for the same seed, test and run."""
+    """One value for each of the engine's settings, the same for the same seed, test and run
+    (then whatever the engine's module adjusts in combination)."""
     rng = random.Random(f"{seed}:{test}:{run}")
-    return tuple((name, rng.choice(values)) for name, values in sorted(choices(engine).items()))
+    drawn = tuple((name, rng.choice(values)) for name, values in sorted(choices(engine).items()))
+    module = importlib.import_module(f"toolkit.refs.random_settings.{engine}")
+    adjust = getattr(module, "adjust", None)
+    return tuple(adjust(drawn)) if adjust else drawn
 
 
 def text(settings: Draw) -> str:

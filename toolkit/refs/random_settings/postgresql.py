@@ -6,6 +6,9 @@ rows wherever the query has no ORDER BY. work_mem changes when sorts and hashes 
 changes how expressions run: neither changes results. parallel_setup_cost=0 with
 max_parallel_workers_per_gather=2 invites parallel plans, whose gathered rows arrive in any
 order.
+
+A switch turned off adds a huge "disable cost" to plans, which makes every query look costly
+enough to JIT-compile (10-30 ms each, and nothing learned): jit is off in such a draw.
 """
 
 SETTINGS = {
@@ -19,3 +22,10 @@ SETTINGS = {
     "parallel_setup_cost": ("0", "1000"),
     "max_parallel_workers_per_gather": ("0", "2"),
 }
+
+
+def adjust(drawn: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """No JIT when a planner method is off (see above)."""
+    if any(name.startswith("enable_") and value == "off" for name, value in drawn):
+        return tuple((name, "off" if name == "jit" else value) for name, value in drawn)
+    return drawn
