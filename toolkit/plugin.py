@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,6 +26,8 @@ KEPT = "toolkit_kept_database"
 TIMING = "toolkit_clone"
 CLONE = pytest.StashKey[tuple["Clone", bool]]()
 CLUSTERS = pytest.StashKey[list["Cluster"]]()
+SEED = pytest.StashKey[int]()
+DRAW = pytest.StashKey[tuple[int, tuple[tuple[str, str], ...]]]()
 FAILED = pytest.StashKey[bool]()
 
 
@@ -42,6 +45,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--toolkit-timings", action="store_true",
                     help="per test: the wait for a clone and whether one was ready; the pool's "
                          "hit rate (also written to .toolkit/timings.json)")
+    group.addoption("--toolkit-random-settings", action="store_true",
+                    help="give each toolkit_db clone a random draw of result-neutral engine "
+                         "settings (toolkit_no_random_settings marks a test out)")
+    group.addoption("--toolkit-seed", type=int, metavar="S",
+                    help="the seed of --toolkit-random-settings (default: a new one, shown "
+                         "in the header)")
     group.addoption("--toolkit-server", metavar="PROVIDER:WHAT",
                     help="run a server for the session: docker:IMAGE or local:postgres|mariadb|"
                          "clickhouse (ClickHouse: the binary TOOLKIT_SERVER_BINARY names, also "
@@ -133,6 +142,47 @@ def toolkit_pool(toolkit_settings: Settings, toolkit_template: Template
         pytest.fail(f"toolkit: {exc}", pytrace=False)
 
 
+def _randomize(request: pytest.FixtureRequest, db: Clone) -> None:
+    """--toolkit-random-settings: this test's draw, set on its clone (PostgreSQL: ALTER
+    DATABASE, so every new connection has it) or on each connection of ``db.engine``."""
+    config = request.config
+    if not config.getoption("toolkit_random_settings") or \
+            request.node.get_closest_marker("toolkit_no_random_settings"):
+        return
+    from toolkit import urls
+    from toolkit.refs import random_settings
+
+    kind = urls.kind(db.url)
+    seed = config.stash[SEED]
+    drawn = random_settings.draw(kind, seed, request.node.nodeid)
+    request.node.stash[DRAW] = (seed, drawn)
+    if kind == "postgresql":
+        import psycopg
+        from psycopg import sql
+
+        from toolkit.engines.postgresql import connect_kwargs
+
+        with psycopg.connect(**connect_kwargs(db.url, db.name)) as conn:  # type: ignore[arg-type]
+            for name, value in drawn:
+                conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                    sql.Identifier(db.name), sql.Identifier(name), sql.Literal(value)))
+        db.dispose()  # connections opened before the draw do not have it
+        return
+    from sqlalchemy import event
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for name, value in drawn:  # both from toolkit's own lists
+            if kind == "sqlite":
+                cursor.execute(f"PRAGMA {name} = {int(value)}")
+            else:
+                cursor.execute(f"SET SESSION {name} = %s", (int(value) if value.isdigit() else value,))
+        cursor.close()
+
+    db.dispose()
+    event.listen(db.engine, "connect", on_connect)
+
+
 @pytest.fixture
 def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
                toolkit_template: Template, toolkit_pool: ClonePool | None) -> Iterator[Clone]:
@@ -142,6 +192,7 @@ def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
     if toolkit_pool is not None:
         try:
             db = toolkit_pool.take()
+            _randomize(request, db)
         except ToolkitError as exc:
             pytest.fail(f"toolkit: {exc}", pytrace=False)
         timing = toolkit_pool.stats.takes[-1]
@@ -155,6 +206,7 @@ def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
         return
     try:
         with clone(toolkit_settings, toolkit_template) as db:
+            _randomize(request, db)
             request.node.stash[CLONE] = (db, toolkit_settings.keep_failed)
             yield db
     except ToolkitError as exc:
@@ -210,6 +262,13 @@ def _cluster_logs(clusters: list[Cluster], lines: int = 30) -> str:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if report.failed and report.when == "call" and DRAW in item.stash:
+        from toolkit.refs.random_settings import text
+
+        seed, drawn = item.stash[DRAW]
+        report.sections.append(("toolkit random settings", (
+            f"{text(drawn)}\nreproduce: python -m pytest '{item.nodeid}' "
+            f"--toolkit-random-settings --toolkit-seed {seed}")))
     if report.failed:
         item.stash[FAILED] = True
         clusters = item.stash.get(CLUSTERS, [])
@@ -312,6 +371,13 @@ class _Durations:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "toolkit_no_random_settings: this test's clone gets no "
+                                       "random settings under --toolkit-random-settings")
+    # one seed for the whole run: xdist workers get the controller's (pytest_configure_node)
+    worker = getattr(config, "workerinput", {})
+    seed = config.getoption("toolkit_seed")
+    config.stash[SEED] = worker.get("toolkit_seed", seed if seed is not None else
+                                    secrets.randbelow(1_000_000))
     config.pluginmanager.register(_Durations(config), "toolkit-durations")
     if config.getoption("toolkit_shard"):
         # --lf skips whole files at collection time, which would split a smaller suite and move
@@ -322,6 +388,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("toolkit_shard_plan"):
         config.option.collectonly = True  # plan in this process: xdist starts no workers
         config.pluginmanager.register(_CollectErrors(), "toolkit-collect-errors")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker draws from the controller's seed."""
+    node.workerinput["toolkit_seed"] = node.config.stash[SEED]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.getoption("toolkit_random_settings"):
+        return f"toolkit: random settings, seed {config.stash[SEED]} (--toolkit-seed to repeat)"
+    return None
 
 
 def _timings(terminalreporter: pytest.TerminalReporter) -> None:
