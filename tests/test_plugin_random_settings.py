@@ -78,3 +78,32 @@ def test_a_test_reading_a_default_fails_with_its_draw_and_a_correct_one_never(
     again = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
                            cwd=suite.path, capture_output=True, text=True)
     assert again.returncode == 1, again.stdout  # the same draw fails the same test again
+
+
+ORDER_DEPENDENT = '''
+SEEN = []
+
+def test_a_writes():
+    SEEN.append("a")
+
+def test_b_needs_a_first():
+    assert SEEN == ["a"]
+'''
+
+
+def test_random_order_exposes_a_test_that_needs_the_one_before_it(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml("")
+    pytester.makepyfile(test_order=ORDER_DEPENDENT)
+    pytester.runpytest_subprocess().assert_outcomes(passed=2)
+    failed = []
+    for seed in range(6):  # b runs first in about half the shuffles
+        result = pytester.runpytest_subprocess("--toolkit-order", "random", "--toolkit-seed",
+                                               str(seed))
+        if result.ret:
+            failed.append(seed)
+            result.stdout.fnmatch_lines([f"toolkit: random order, seed {seed}*"])
+    assert failed, "no shuffle ran b before a"
+    again = pytester.runpytest_subprocess("--toolkit-order", "random", "--toolkit-seed",
+                                          str(failed[0]))
+    again.assert_outcomes(passed=1, failed=1)  # the seed repeats the order

@@ -51,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--toolkit-seed", type=int, metavar="S",
                     help="the seed of --toolkit-random-settings (default: a new one, shown "
                          "in the header)")
+    group.addoption("--toolkit-order", choices=("file", "random"), default="file",
+                    help="random: run the tests in an order shuffled with --toolkit-seed, which "
+                         "exposes tests that depend on the ones before them")
     group.addoption("--toolkit-server", metavar="PROVIDER:WHAT",
                     help="run a server for the session: docker:IMAGE or local:postgres|mariadb|"
                          "clickhouse (ClickHouse: the binary TOOLKIT_SERVER_BINARY names, also "
@@ -339,6 +342,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         pytest.exit("plan printed; nothing was run", returncode=0)
 
 
+class _Shuffle:
+    """--toolkit-order random: after every selection (shards included), the same shuffle for
+    the same seed on every xdist worker."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        import random
+
+        random.Random(config.stash[SEED]).shuffle(items)
+
+
 class _Durations:
     """Records every test's duration (setup + call + teardown) into .toolkit/durations.json,
     for the duration shard strategy and the pre-push budget."""
@@ -379,6 +394,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SEED] = worker.get("toolkit_seed", seed if seed is not None else
                                     secrets.randbelow(1_000_000))
     config.pluginmanager.register(_Durations(config), "toolkit-durations")
+    if config.getoption("toolkit_order") == "random":
+        config.pluginmanager.register(_Shuffle(), "toolkit-shuffle")
     if config.getoption("toolkit_shard"):
         # --lf skips whole files at collection time, which would split a smaller suite and move
         # the failures to other shards: collect everything, and let --lf deselect afterwards
@@ -397,8 +414,12 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    if config.getoption("toolkit_random_settings"):
-        return f"toolkit: random settings, seed {config.stash[SEED]} (--toolkit-seed to repeat)"
+    random = [what for what, on in (("random settings", config.getoption(
+        "toolkit_random_settings")), ("random order", config.getoption("toolkit_order") ==
+                                      "random")) if on]
+    if random:
+        return (f"toolkit: {' and '.join(random)}, seed {config.stash[SEED]} (--toolkit-seed "
+                "to repeat)")
     return None
 
 
