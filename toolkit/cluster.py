@@ -339,6 +339,8 @@ class Cluster:
 
     def _wait_ready(self, node: Running) -> None:
         """Until a real query (or the ready command) succeeds; the log tail if it never does."""
+        from toolkit.servers.docker import log_line
+
         timeout = self.ready_timeout
         deadline = time.monotonic() + timeout
         probe = _PROBES[node.spec.kind]
@@ -351,10 +353,10 @@ class Cluster:
             node.container.reload()
             if node.container.status in ("exited", "dead"):
                 raise ClusterError(f"node {node.name} exited while starting: "
-                                   f"{_tail(node.logs(tail=5))}")
+                                   f"{log_line(node.container)}")
             if time.monotonic() > deadline:
                 raise ClusterError(f"node {node.name} not ready after {timeout:g} s ({last}); "
-                                   f"last log lines: {_tail(node.logs(tail=5))}")
+                                   f"last log lines: {log_line(node.container)}")
             time.sleep(0.1)  # between probes of a starting server, bounded by the deadline
 
     # --- the network ---------------------------------------------------------------------
@@ -500,10 +502,6 @@ def _put(container: Any, path: str, text: str) -> None:
         info.size, info.mode = len(data), 0o644
         tar.addfile(info, io.BytesIO(data))
     container.put_archive(str(Path(path).parent), buffer.getvalue())
-
-
-def _tail(text: str) -> str:
-    return " | ".join(line for line in text.strip().splitlines()[-5:] if line.strip()) or "none"
 
 
 def _free_port() -> int:

@@ -153,16 +153,16 @@ def _wait_ready(container: docker.models.containers.Container, probe: Callable[[
             status = container.wait(timeout=seconds)
         except (ReadTimeout, RequestsConnectionError):
             return None
-        logs = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-        return f"exit code {status.get('StatusCode')}: {logs}"
+        return f"exit code {status.get('StatusCode')}: {log_line(container)}"
 
-    try:
-        wait_ready(f"container {container.short_id}", probe, exited, timeout)
-    except ServerError as exc:
-        if "not ready after" not in str(exc):
-            raise
-        logs = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-        raise ServerError(f"{exc} — last log lines: {logs or 'none'}") from exc
+    wait_ready(f"container {container.short_id}", probe, exited, timeout,
+               lambda: log_line(container))
+
+
+def log_line(container: docker.models.containers.Container, lines: int = 5) -> str:
+    """The container's last log lines as one line ('none' when it logged nothing)."""
+    text = container.logs(tail=lines).decode(errors="replace")
+    return " | ".join(line for line in text.strip().splitlines() if line.strip()) or "none"
 
 
 def save_log(client: docker.DockerClient, container: str, path: Path) -> Path | None:

@@ -149,12 +149,10 @@ def _wait_ready(proc: subprocess.Popen[bytes], probe: Callable[[], None], log: P
 
     try:
         wait_ready(f"{Path(str(proc.args[0])).name} (log {log})", probe, exited,  # type: ignore[index]
-                   timeout)
-    except ServerError as exc:
+                   timeout, lambda: _tail(log, *more_logs))
+    except ServerError:
         proc.kill()
         proc.wait()
-        if "not ready after" in str(exc):
-            raise ServerError(f"{exc} — last log lines: {_tail(log, *more_logs)}") from exc
         raise
 
 

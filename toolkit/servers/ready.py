@@ -16,10 +16,11 @@ class ServerError(ToolkitError):
 
 
 def wait_ready(what: str, probe: Callable[[], None], exited: Callable[[float], str | None],
-               timeout: float) -> None:
+               timeout: float, tail: Callable[[], str] | None = None) -> None:
     """Until ``probe`` (a real connection and query) succeeds. ``exited(s)`` waits up to s
     seconds for the server to die and says how it did, or returns None while it runs: waiting
-    on that is the pause between probes, so a crash is reported at once."""
+    on that is the pause between probes, so a crash is reported at once. ``tail`` gives the
+    server's last log lines, for a server that never answers."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -27,7 +28,8 @@ def wait_ready(what: str, probe: Callable[[], None], exited: Callable[[float], s
             return
         except Exception as exc:  # any failure to connect or query means "not yet"
             if time.monotonic() > deadline:
-                raise ServerError(f"{what} not ready after {timeout:.0f}s: {exc}") from exc
+                log = f" — last log lines: {tail()}" if tail else ""
+                raise ServerError(f"{what} not ready after {timeout:.0f}s: {exc}{log}") from exc
         reason = exited(0.1)
         if reason is not None:
             raise ServerError(f"{what} exited while starting: {reason}")
