@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from toolkit import crash, urls
 from toolkit import fingerprint as fp
@@ -53,11 +53,21 @@ class Clone:
     def engine(self) -> SAEngine:
         """A SQLAlchemy engine on the clone, disposed before the clone is dropped."""
         if self._engine is None:
-            self._engine = create_engine(self.url, poolclass=NullPool,
-                                         connect_args=urls.connect_args(self.url))
-            if self.foreign_keys and urls.kind(self.url) == "sqlite":
-                enforce_foreign_keys(self._engine)
+            self._engine = self._create_engine(poolclass=NullPool)
         return self._engine
+
+    def warm(self) -> None:
+        """Build the engine now, keeping its connections, one of them opened here (the
+        dialect initialised): what the first use of ``engine`` costs is paid by the caller."""
+        self.dispose()
+        self._engine = self._create_engine(poolclass=QueuePool, pool_size=1, max_overflow=-1)
+        self._engine.connect().close()  # back into the engine's pool, open
+
+    def _create_engine(self, **pool: Any) -> SAEngine:
+        engine = create_engine(self.url, connect_args=urls.connect_args(self.url), **pool)
+        if self.foreign_keys and urls.kind(self.url) == "sqlite":
+            enforce_foreign_keys(engine)
+        return engine
 
     def dispose(self) -> None:
         if self._engine is not None:

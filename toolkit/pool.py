@@ -24,11 +24,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine
-from sqlalchemy.pool import QueuePool
-
 from toolkit import urls
-from toolkit.core import Clone, Template, create_clone, enforce_foreign_keys
+from toolkit.core import Clone, Template, create_clone
 from toolkit.engines import Engine, make_engine
 from toolkit.settings import Settings
 
@@ -53,7 +50,6 @@ class Timing:
 @dataclasses.dataclass
 class Stats:
     takes: list[Timing] = dataclasses.field(default_factory=list)
-    drops_s: list[float] = dataclasses.field(default_factory=list)  # in the background
 
     @property
     def hit_rate(self) -> float:
@@ -128,9 +124,7 @@ class ClonePool:
                     doomed = self.doomed.popleft() if self.doomed and (full or backlog) \
                         else None
                 if doomed is not None:
-                    started = time.perf_counter()
                     engine.drop(doomed.name)
-                    self.stats.drops_s.append(time.perf_counter() - started)
                     continue
                 db = self._make(engine)
                 with self._cond:
@@ -148,14 +142,7 @@ class ClonePool:
 
     def _make(self, engine: Engine) -> Clone:
         db = create_clone(self.settings, self.template, engine=engine)
-        # the engine the test will use, with a connection open and the dialect initialised:
-        # what costs a test milliseconds happens here
-        sa = create_engine(db.url, poolclass=QueuePool, pool_size=1, max_overflow=-1,
-                           connect_args=urls.connect_args(db.url))
-        if db.foreign_keys and urls.kind(db.url) == "sqlite":
-            enforce_foreign_keys(sa)
-        sa.connect().close()  # back into the engine's pool, open
-        db._engine = sa
+        db.warm()  # what would cost the test milliseconds happens here
         return db
 
 
