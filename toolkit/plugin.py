@@ -175,11 +175,8 @@ def _randomize(request: pytest.FixtureRequest, db: Clone) -> None:
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        for name, value in drawn:  # both from toolkit's own lists
-            if kind == "sqlite":
-                cursor.execute(f"PRAGMA {name} = {int(value)}")
-            else:
-                cursor.execute(f"SET SESSION {name} = %s", (int(value) if value.isdigit() else value,))
+        for name, value in drawn:
+            cursor.execute(random_settings.statement(kind, name, value))
         cursor.close()
 
     db.dispose()

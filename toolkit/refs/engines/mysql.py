@@ -7,7 +7,6 @@ strings decoded as UTF-8 (undecodable bytes as ``\\xNN``)."""
 
 from __future__ import annotations
 
-import re
 import shlex
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from toolkit import urls
 from toolkit.engines.mysql import MySQLEngine, connect_kwargs, quote
 from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
+from toolkit.refs.random_settings import statement
 from toolkit.settings import Settings
 
 _SYMBOLS = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
@@ -52,11 +52,7 @@ class MySQLBackend:
         assert self.conn is not None
         with self.conn.cursor() as cur:  # a connection per test: they end with it
             for name, value in settings:
-                # both from toolkit's own list (random_settings.mysql), never from a test; this
-                # connection has no converters to bind parameters with
-                assert re.fullmatch(r"[\w=,]+", value), value
-                cur.execute(f"SET SESSION {name} = "
-                            + (value if value.isdigit() else f"'{value}'"))
+                cur.execute(statement("mysql", name, value))
 
     def execute(self, sql: str) -> str:
         assert self.conn is not None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from toolkit import urls
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
+from toolkit.refs.random_settings import statement
 
 
 def render(value: object) -> str | None:
@@ -55,8 +56,8 @@ class SQLiteBackend:
 
     def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
         assert self.conn is not None
-        for name, value in settings:  # names and values from toolkit's own list
-            self.conn.execute(f"PRAGMA {name} = {int(value)}")
+        for name, value in settings:
+            self.conn.execute(statement("sqlite", name, value))
 
     def execute(self, sql: str) -> str:
         assert self.conn is not None

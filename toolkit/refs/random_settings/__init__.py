@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import random
+import re
 
 Draw = tuple[tuple[str, str], ...]
 
@@ -26,3 +27,14 @@ def draw(engine: str, seed: int, test: str, run: int = 0) -> Draw:
 
 def text(settings: Draw) -> str:
     return ", ".join(f"{name}={value}" for name, value in settings)
+
+
+def statement(engine: str, name: str, value: str) -> str:
+    """The SQL that sets one drawn setting on a SQLite or MariaDB/MySQL connection. Names and
+    values come from toolkit's own lists, never from a test; checked anyway, as they are
+    pasted (PRAGMA takes no parameters, and the MariaDB connections of reference tests have no
+    converters to bind them with)."""
+    assert re.fullmatch(r"\w+", name) and re.fullmatch(r"[\w=,-]+", value), (name, value)
+    if engine == "sqlite":
+        return f"PRAGMA {name} = {int(value)}"
+    return f"SET SESSION {name} = " + (value if value.isdigit() else f"'{value}'")
