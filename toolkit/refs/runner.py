@@ -266,7 +266,6 @@ class Watching:
     server: ServerWatch
     restart: bool  # --restart-on-crash
     dead: str = ""  # why the run stopped early ('' while it goes on)
-    crashes: int = 0
 
     POLL_S = 1.0  # how often a live run checks that the server's process is still there
 
@@ -357,7 +356,6 @@ class Pool:
         queue when the server is restarted, else are reported as not run."""
         assert self.watching is not None
         watching = self.watching
-        watching.crashes += 1
         tail = watching.server.log_tail(30)
         running = [o.name for o in finished if o.status == "failed"]
         waiting: list[Job] = []
@@ -375,15 +373,16 @@ class Pool:
             yield Outcome(name, "failed", f"server died while running {name}: {reason}",
                           "" if i else f"last lines of the server's log:\n{tail}\n")
         queue.extendleft(reversed(waiting))
+        unrestarted = ""
         if watching.restart:
             try:
                 watching.server.restart()
             except ToolkitError as exc:
-                reason = f"{reason}; restarting it failed: {exc}"
+                unrestarted = f" (restarting it failed: {exc})"
             else:
                 self.slots = [self._start() for _ in self.slots]
                 return
-        watching.dead = f"server died while running {', '.join(running)}"
+        watching.dead = f"server died while running {', '.join(running)}{unrestarted}"
         while queue:
             job = queue.popleft()
             yield Outcome(job.test.name, "not run", f"not run: {watching.dead}")

@@ -67,6 +67,7 @@ def down(settings: Settings, kind: str | None = None) -> list[str]:
         if not state.is_file():
             continue
         data = json.loads(state.read_text())
+        line = f"{kind_} ({data.get('provider', 'local')})"
         if data.get("provider") == "docker":
             from toolkit.docker import client
             from toolkit.servers import docker as containers
@@ -77,12 +78,10 @@ def down(settings: Settings, kind: str | None = None) -> list[str]:
             containers.stop(engine, containers.DockerServer(kind_, data["url"],
                                                             data["container"], True))
             state.unlink()
-            if log:
-                stopped.append(f"{kind_} (docker), its log kept in {log}")
-                continue
+            line += f", its log kept in {log}" if log else ""
         else:
             local.down(state_dir(settings), kind_)
-        stopped.append(f"{kind_} ({data.get('provider', 'local')})")
+        stopped.append(line)
     return stopped
 
 

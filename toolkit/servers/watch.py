@@ -8,7 +8,13 @@ import dataclasses
 import json
 from pathlib import Path
 
-from toolkit.servers.clickhouse import ClickHouseQueryError, ClickHouseUnreachable, Endpoint, probe
+from toolkit.servers.clickhouse import (
+    ClickHouseQueryError,
+    ClickHouseUnreachable,
+    Endpoint,
+    parse_url,
+    probe,
+)
 from toolkit.servers.local import LocalServer, launch
 from toolkit.servers.ready import ServerError, wait_ready
 
@@ -155,8 +161,6 @@ def for_url(state_dir: Path, endpoint: Endpoint) -> Watch:
         data = json.loads(state.read_text())
         if data.get("kind") != "clickhouse":
             continue
-        from toolkit.servers.clickhouse import parse_url
-
         if parse_url(data["url"]).where != endpoint.where:
             continue
         if data.get("provider") == "docker":
