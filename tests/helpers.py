@@ -7,8 +7,10 @@ import secrets
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from toolkit.engines import get_engine
@@ -126,3 +128,33 @@ def create_foreign(settings: Settings, name: str) -> None:
         quoted = engine.dialect.identifier_preparer.quote(name)
         conn.execute(sa.text(f"CREATE DATABASE {quoted}"))
     engine.dispose()
+
+
+def refs_project(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """A project at ``root`` whose reference tests (tests/queries) are ``files`` (.sh ones
+    executable)."""
+    queries = root / "tests" / "queries"
+    queries.mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    for name, text in files.items():
+        path = queries / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text)
+        if name.endswith(".sh"):
+            path.chmod(0o755)
+    return root
+
+
+def plugin_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, url: str,
+                   prefix: str | None = None) -> pytest.Pytester:
+    """pytester's directory as a small Alembic project whose pytest runs see only
+    TOOLKIT_DATABASE_URL (and TOOLKIT_PREFIX) of this machine's toolkit settings."""
+    write_project(pytester.path)
+    for name in [k for k in os.environ if k.startswith("TOOLKIT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TOOLKIT_DATABASE_URL", url)
+    if prefix:
+        monkeypatch.setenv("TOOLKIT_PREFIX", prefix)
+    return pytester

@@ -1,11 +1,10 @@
 """The pytest plugin, run for real in a temporary project with pytester."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import migration_runs, write_project
+from tests.helpers import migration_runs, plugin_project
 from toolkit import status
 from toolkit.settings import Settings
 
@@ -27,12 +26,7 @@ def test_breaks(toolkit_db):
 @pytest.fixture
 def suite(pytester: pytest.Pytester, settings: Settings, monkeypatch: pytest.MonkeyPatch
           ) -> pytest.Pytester:
-    write_project(pytester.path)
-    for name in [k for k in os.environ if k.startswith("TOOLKIT_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("TOOLKIT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TOOLKIT_PREFIX", settings.prefix)
-    return pytester
+    return plugin_project(pytester, monkeypatch, settings.database_url, settings.prefix)
 
 
 def _left(settings: Settings, root: Path) -> list[tuple[str, str]]:

@@ -4,7 +4,6 @@ and a marked one never do, and every xdist worker draws from one seed."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -12,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.helpers import write_project
+from tests.helpers import plugin_project
 from toolkit.settings import Settings
 
 READS = {  # what a test may wrongly assume: the engine's default of a setting toolkit draws
@@ -47,11 +46,7 @@ def test_correct(toolkit_db, i):
 @pytest.fixture
 def suite(pytester: pytest.Pytester, settings: Settings, monkeypatch: pytest.MonkeyPatch
           ) -> pytest.Pytester:
-    write_project(pytester.path)
-    for name in [k for k in os.environ if k.startswith("TOOLKIT_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("TOOLKIT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TOOLKIT_PREFIX", settings.prefix)
+    plugin_project(pytester, monkeypatch, settings.database_url, settings.prefix)
     engine = {"sqli": "sqlite", "post": "postgresql"}.get(settings.database_url[:4], "mysql")
     query, default = READS[engine]
     pytester.makepyfile(test_suite=SUITE.format(query=query, default=default))

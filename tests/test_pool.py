@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import add_revision
+from tests.helpers import add_revision, plugin_project
 from toolkit import core
 from toolkit.pool import pool
 from toolkit.settings import Settings
@@ -140,13 +140,7 @@ def test_{n}(toolkit_db):
 def test_pytest_takes_from_a_pool_and_reports_timings(
         pytester: pytest.Pytester, settings: Settings, monkeypatch: pytest.MonkeyPatch,
         args: list[str]) -> None:
-    from tests.helpers import write_project
-
-    write_project(pytester.path)
-    for name in [k for k in os.environ if k.startswith("TOOLKIT_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("TOOLKIT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TOOLKIT_PREFIX", settings.prefix)
+    plugin_project(pytester, monkeypatch, settings.database_url, settings.prefix)
     pytester.makepyfile(**{f"test_{n}": textwrap.dedent(SUITE.format(n=n)) for n in range(6)})
     result = pytester.runpytest_subprocess("--toolkit-timings", *args)
     result.assert_outcomes(passed=6)

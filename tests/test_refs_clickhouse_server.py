@@ -12,21 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import toolkit_cli
+from tests.helpers import refs_project, toolkit_cli
 from toolkit.servers.clickhouse import Endpoint, parse_url
 
 ROOT = Path(__file__).parent.parent
-
-
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    queries = tmp_path / "tests" / "queries"
-    queries.mkdir(parents=True)
-    (tmp_path / "pyproject.toml").write_text("")
-    for name, text in files.items():
-        (queries / name).write_text(text)
-        if name.endswith(".sh"):
-            (queries / name).chmod(0o755)
-    return tmp_path
 
 
 def _client(endpoint: Endpoint) -> list[str]:
@@ -61,7 +50,7 @@ SAME_AS_CLIENT = {
 
 def test_output_is_byte_for_byte_what_clickhouse_client_prints(tmp_path: Path,
                                                                clickhouse_url: str) -> None:
-    project = _project(tmp_path, SAME_AS_CLIENT)
+    project = refs_project(tmp_path, SAME_AS_CLIENT)
     recorded = toolkit_cli(project, "refs.record", "--url", clickhouse_url)
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     endpoint = parse_url(clickhouse_url)
@@ -82,7 +71,7 @@ def test_output_is_byte_for_byte_what_clickhouse_client_prints(tmp_path: Path,
 def test_a_set_lasts_for_its_test_and_never_reaches_the_next(tmp_path: Path,
                                                              clickhouse_url: str) -> None:
     changed = "SELECT changed FROM system.settings WHERE name = 'max_block_size';\n"
-    project = _project(tmp_path, {
+    project = refs_project(tmp_path, {
         "a_sets.sql": f"SET max_block_size = 77;\n{changed}SELECT 'still';\n{changed}",
         "a_sets.reference": "1\nstill\n1\n",
         "b_after.sql": changed, "b_after.reference": "0\n",
@@ -95,7 +84,7 @@ def test_a_set_lasts_for_its_test_and_never_reaches_the_next(tmp_path: Path,
 
 def test_errors_match_by_code_and_by_name_and_an_unexpected_one_names_its_code(
         tmp_path: Path, clickhouse_url: str) -> None:
-    project = _project(tmp_path, {
+    project = refs_project(tmp_path, {
         "by_code.sql": "SELECT * FROM nosuch; -- { serverError 60 }\nSELECT 1;\n",
         "by_code.reference": "1\n",
         "by_name.sql": "SELECT * FROM nosuch; -- { serverError UNKNOWN_TABLE }\nSELECT 2;\n",
@@ -113,7 +102,7 @@ def test_errors_match_by_code_and_by_name_and_an_unexpected_one_names_its_code(
 
 def test_sh_tests_get_the_real_client_on_their_own_database(tmp_path: Path,
                                                            clickhouse_url: str) -> None:
-    project = _project(tmp_path, {
+    project = refs_project(tmp_path, {
         "client.sh": "#!/usr/bin/env bash\nset -euo pipefail\n"
                      "$TOOLKIT_CLIENT -q 'CREATE TABLE t (x UInt8) ENGINE = Memory'\n"
                      # an 18.16 client reads everything after INSERT … VALUES as its data
@@ -128,7 +117,7 @@ def test_sh_tests_get_the_real_client_on_their_own_database(tmp_path: Path,
 def test_a_setting_on_the_command_line_reaches_every_test(tmp_path: Path,
                                                           clickhouse_url: str) -> None:
     value = "SELECT value FROM system.settings WHERE name = 'max_block_size'"
-    project = _project(tmp_path, {
+    project = refs_project(tmp_path, {
         "sql.sql": f"{value};\n", "sql.reference": "1234\n",
         "sh.sh": f"#!/bin/sh\n$TOOLKIT_CLIENT -q \"{value}\"\n", "sh.reference": "1234\n"})
     result = toolkit_cli(project, "refs.run", "--url", clickhouse_url,
@@ -140,7 +129,7 @@ def test_a_setting_on_the_command_line_reaches_every_test(tmp_path: Path,
 
 def test_a_test_over_its_timeout_is_killed_on_the_server(tmp_path: Path,
                                                          clickhouse_url: str) -> None:
-    project = _project(tmp_path, {
+    project = refs_project(tmp_path, {
         "forever.sql": "SELECT count() FROM system.numbers;\n", "forever.reference": "",
         "after.sql": "SELECT 'after';\n", "after.reference": "after\n"})
     result = toolkit_cli(project, "refs.run", "--url", clickhouse_url, "--timeout", "1",
@@ -167,7 +156,7 @@ def test_a_test_over_its_timeout_is_killed_on_the_server(tmp_path: Path,
 ], ids=["unknown-parameter", "wrong-password", "unreachable", "wrong-port", "path", "bad-port"])
 def test_a_bad_server_url_is_one_line(tmp_path: Path, clickhouse_url: str, change,  # type: ignore[no-untyped-def]
                                       message: str) -> None:
-    project = _project(tmp_path, {"a.sql": "SELECT 1;\n", "a.reference": "1\n"})
+    project = refs_project(tmp_path, {"a.sql": "SELECT 1;\n", "a.reference": "1\n"})
     result = toolkit_cli(project, "refs.run", "--url", change(clickhouse_url))
     assert result.returncode == 1
     assert message in result.stderr

@@ -13,24 +13,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import toolkit_cli
+from tests.helpers import refs_project, toolkit_cli
 
 ROOT = Path(__file__).parent.parent
-
-
-def _project(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
-    queries = tmp_path / "tests" / "queries"
-    queries.mkdir(parents=True)
-    (tmp_path / "pyproject.toml").write_text("")
-    for name, text in files.items():
-        path = queries / name
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text)
-        if name.endswith(".sh"):
-            path.chmod(0o755)
-    return tmp_path
 
 
 def _refs(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -64,7 +49,7 @@ def test_a_timeout_cancels_the_query_on_the_server(
         server: str, query: str, column: str, table: str, request: pytest.FixtureRequest,
         tmp_path: Path) -> None:
     url = str(request.getfixturevalue(server))
-    root = _project(tmp_path, {"00001_slow.sql": query + "\n", "00001_slow.reference": "\n"})
+    root = refs_project(tmp_path, {"00001_slow.sql": query + "\n", "00001_slow.reference": "\n"})
     result = _refs(root, "--url", url, "--timeout", "1")
     assert "timeout after 1s" in result.stdout
     needle = query.split("(")[1]
@@ -86,7 +71,7 @@ def _processes(needle: str) -> list[int]:
 
 
 def test_a_hanging_sh_test_leaves_nothing_running(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"00001_hang.sh": "#!/bin/sh\nsleep 33.25\n",
+    root = refs_project(tmp_path, {"00001_hang.sh": "#!/bin/sh\nsleep 33.25\n",
                                "00001_hang.reference": ""})
     result = _refs(root, "--timeout", "1")
     assert "timeout after 1s" in result.stdout
@@ -94,7 +79,7 @@ def test_a_hanging_sh_test_leaves_nothing_running(tmp_path: Path) -> None:
 
 
 def test_a_background_child_fails_its_test_at_once(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"00001_bg.sh": "#!/bin/sh\nsleep 34.75 &\necho done\n",
+    root = refs_project(tmp_path, {"00001_bg.sh": "#!/bin/sh\nsleep 34.75 &\necho done\n",
                                "00001_bg.reference": "done\n"})
     started = time.monotonic()
     result = _refs(root, "--timeout", "20")
@@ -105,7 +90,7 @@ def test_a_background_child_fails_its_test_at_once(tmp_path: Path) -> None:
 
 
 def test_references_are_compared_byte_for_byte(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"00001_crlf.sql": "SELECT 1;\n",
+    root = refs_project(tmp_path, {"00001_crlf.sql": "SELECT 1;\n",
                                "00001_crlf.reference": b"1\r\n"})
     result = _refs(root)
     assert result.returncode == 1
@@ -113,14 +98,14 @@ def test_references_are_compared_byte_for_byte(tmp_path: Path) -> None:
 
 
 def test_the_diff_is_shown_without_a_terminal(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"00001_d.sql": "SELECT 2;\n", "00001_d.reference": "3\n"})
+    root = refs_project(tmp_path, {"00001_d.sql": "SELECT 2;\n", "00001_d.reference": "3\n"})
     result = _refs(root)
     assert "-3\n+2\n" in result.stdout, result.stdout
     assert "\x1b[" not in result.stdout, "no colour codes outside a terminal"
 
 
 def test_invalid_utf8_names_the_file_and_line(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"00001_bytes.sql": b"SELECT 1;\nSELECT '\xff\xfe';\n",
+    root = refs_project(tmp_path, {"00001_bytes.sql": b"SELECT 1;\nSELECT '\xff\xfe';\n",
                                "00001_bytes.reference": "1\n"})
     result = _refs(root)
     line = [ln for ln in result.stdout.splitlines() if ln.startswith("FAIL")]
@@ -140,7 +125,7 @@ def test_a_test_cannot_break_or_pollute_the_tests_after_it(postgres_url: str,
     for i in range(3, 9):
         files[f"0000{i}_after.sql"] = "SELECT 1;\n"
         files[f"0000{i}_after.reference"] = "1\n"
-    root = _project(tmp_path, files)
+    root = refs_project(tmp_path, files)
     result = _refs(root, "--url", postgres_url, "--jobs", "1")
     after = [ln for ln in result.stdout.splitlines() if "_after" in ln]
     assert after == [], result.stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import toolkit_cli
+from tests.helpers import refs_project, toolkit_cli
 
 # a value each engine's random list changes, read back: the reference holds the default
 READS_A_DEFAULT = {
@@ -32,15 +32,6 @@ CLICKHOUSE_CORRECT = ("CREATE TABLE a (id Int32, v Int32) ENGINE = Memory;\n"
                           "\n", 2)[2], CORRECT[1])
 
 
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    queries = tmp_path / "tests" / "queries"
-    queries.mkdir(parents=True)
-    (tmp_path / "pyproject.toml").write_text("")
-    for name, text in files.items():
-        (queries / name).write_text(text)
-    return tmp_path
-
-
 def _engine(url: str) -> str:
     return {"chdb": "clickhouse", "sqli": "sqlite", "post": "postgresql"}.get(url[:4], "mysql")
 
@@ -52,7 +43,7 @@ def test_a_test_that_reads_a_default_is_flaky_and_a_correct_one_never(
     correct = CLICKHOUSE_CORRECT if engine == "clickhouse" else CORRECT
     if engine == "sqlite" or engine == "mysql":
         correct = CORRECT
-    project = _project(tmp_path, {
+    project = refs_project(tmp_path, {
         "reads_default.sql": reads, "reads_default.reference": default,
         "tagged.sql": f"-- Tags: no-random-settings\n{reads}", "tagged.reference": default,
         "correct.sql": correct[0], "correct.reference": correct[1]})
@@ -81,7 +72,7 @@ def test_a_test_that_reads_a_default_is_flaky_and_a_correct_one_never(
 
 def test_a_failure_under_random_settings_prints_the_command_that_reproduces_it(
         tmp_path: Path) -> None:
-    project = _project(tmp_path, {
+    project = refs_project(tmp_path, {
         "unordered.sql": "CREATE TABLE t (x INTEGER);\nINSERT INTO t VALUES (1), (2), (3);\n"
                          "SELECT x FROM t;\n",
         "unordered.reference": "1\n2\n3\n"})
@@ -106,7 +97,7 @@ def test_a_failure_under_random_settings_prints_the_command_that_reproduces_it(
     (["--seed", "x"], "--seed takes a whole number, not 'x'"),
 ])
 def test_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    project = _project(tmp_path, {"a.sql": "SELECT 1;\n", "a.reference": "1\n"})
+    project = refs_project(tmp_path, {"a.sql": "SELECT 1;\n", "a.reference": "1\n"})
     result = toolkit_cli(project, "refs.run", *args)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [f"toolkit: error: {message}"]

@@ -3,11 +3,9 @@ or fails the same way on the default engine (the setting sqlite_foreign_keys tur
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.helpers import write_project
+from tests.helpers import plugin_project
 
 VIOLATION = '''
 import pytest
@@ -22,10 +20,7 @@ def test_orphan_child_is_refused(toolkit_db):
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    write_project(pytester.path)
-    for name in [k for k in os.environ if k.startswith("TOOLKIT_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("TOOLKIT_DATABASE_URL", f"sqlite:///{pytester.path}/dbs/x.sqlite")
+    plugin_project(pytester, monkeypatch, f"sqlite:///{pytester.path}/dbs/x.sqlite")
     pytester.makepyfile(test_fk=VIOLATION)
     return pytester
 
