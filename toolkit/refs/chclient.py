@@ -17,9 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", required=True, help="chDB data directory")
     parser.add_argument("--database", required=True)
     parser.add_argument("--query", "-q", help="statements to run (default: stdin)")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    settings = []  # --NAME=VALUE, as clickhouse-client takes a setting
+    for arg in extra:
+        name, eq, value = arg.removeprefix("--").partition("=")
+        if not (arg.startswith("--") and eq and name.isidentifier()):
+            parser.error(f"unrecognized argument: {arg} (settings are --NAME=VALUE)")
+        settings.append((name, value))
     text = args.query if args.query is not None else sys.stdin.read()
-    backend = ClickHouseBackend(f"chdb://{args.path}")
+    backend = ClickHouseBackend(f"chdb://{args.path}", tuple(settings))
     try:
         backend.open()
         backend.execute(f"CREATE DATABASE IF NOT EXISTS `{args.database}`")

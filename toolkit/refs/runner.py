@@ -152,7 +152,7 @@ def _run_sql(backend: Backend, steps: list[Step], path: Path) -> tuple[str, str,
 def _run_sh(backend: Backend, job: Job, tmp_root: Path) -> tuple[str, str, str]:
     with tempfile.TemporaryDirectory(prefix=f"{job.database}-", dir=tmp_root) as name:
         tmp = Path(name)
-        env = {**os.environ, **backend.client_env(job.database, tmp),
+        env = {**os.environ, **backend.client_env(job.database, tmp, job.settings),
                "TOOLKIT_DATABASE": job.database, "TOOLKIT_TMP": str(tmp)}
         # output into files, not pipes: a background child holding a pipe open would make us
         # wait for it instead of for the script
@@ -468,8 +468,7 @@ def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], No
         for repeat in range(plan.repeat):
             settings: tuple[tuple[str, str], ...] = ()
             seed = plan.seed + repeat  # one run's draw, reproduced by --seed alone
-            if plan.random_settings and "no-random-settings" not in test.tags and \
-                    test.kind == "sql":
+            if plan.random_settings and "no-random-settings" not in test.tags:
                 settings = tuple((k, v) for k, v in random_settings.draw(engine, seed, test.name)
                                  if plan.known is None or k in plan.known)
             made.append(Job(test, database_name(), timeout, config.keep_failed, settings,

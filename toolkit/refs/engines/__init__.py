@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from toolkit import urls
+from toolkit.refs.random_settings import Draw
 from toolkit.settings import Settings
 
 # whether an engine's string literals take backslash escapes, which decides where they end
@@ -53,8 +54,9 @@ class Backend(Protocol):
 
     def drop(self, name: str) -> None: ...
 
-    def client_env(self, name: str, tmp: Path) -> dict[str, str]:
-        """TOOLKIT_DATABASE_URL and TOOLKIT_CLIENT (and what the client needs) for .sh tests."""
+    def client_env(self, name: str, tmp: Path, settings: Draw = ()) -> dict[str, str]:
+        """TOOLKIT_DATABASE_URL and TOOLKIT_CLIENT (and what the client needs) for .sh tests;
+        the client starts each session with ``settings`` (the test's random settings)."""
 
     def escaped(self, name: str) -> str:
         """What the test made outside its own slot, where it shares a database ('' if none)."""

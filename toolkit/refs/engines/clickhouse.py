@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed
+from toolkit.refs.random_settings import Draw
 
 _CODE = re.compile(r"Code: (\d+)[.,]")  # newer servers: "60.", older: "60,"
 _NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*(?:\(version [^)]*\))?\s*$")
@@ -82,10 +83,11 @@ class ClickHouseBackend:
     def escaped(self, name: str) -> str:
         return ""  # a database of its own per test: nothing shared to escape into
 
-    def client_env(self, name: str, tmp: Path) -> dict[str, str]:
+    def client_env(self, name: str, tmp: Path, settings: Draw = ()) -> dict[str, str]:
         data = tmp / "chdb"
         client = [sys.executable, "-m", "toolkit.refs.chclient", "--path", str(data),
-                  "--database", name]
+                  "--database", name,
+                  *(f"--{key}={value}" for key, value in (*self.overrides, *settings))]
         return {"TOOLKIT_DATABASE_URL": f"chdb://{data}",
                 "TOOLKIT_CLIENT": " ".join(shlex.quote(a) for a in client)}
 

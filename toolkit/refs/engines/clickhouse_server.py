@@ -16,6 +16,7 @@ from pathlib import Path
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed
 from toolkit.refs.engines.clickhouse import failure
 from toolkit.refs.engines.clickhouse_errors import CODES
+from toolkit.refs.random_settings import Draw
 from toolkit.servers.clickhouse import TCP_PORT, ClickHouseQueryError, Endpoint, parse_url, request
 
 # the parent gives up on a test at its deadline and kills the worker: this only bounds a
@@ -79,7 +80,7 @@ class ClickHouseServerBackend:
     def escaped(self, name: str) -> str:
         return ""  # a database of its own per test
 
-    def client_env(self, name: str, tmp: Path) -> dict[str, str]:
+    def client_env(self, name: str, tmp: Path, settings: Draw = ()) -> dict[str, str]:
         env = {"TOOLKIT_DATABASE_URL": self.endpoint.url(database=name)}
         if not self.client:
             env["TOOLKIT_CLIENT"] = ("echo 'toolkit: no clickhouse-client here: install one "
@@ -95,7 +96,7 @@ class ClickHouseServerBackend:
             config.write_text(f"<config><user>{_xml(self.endpoint.user)}</user><password>"
                               f"{_xml(self.endpoint.password)}</password></config>")
             args += ["--config-file", str(config)]
-        for key, value in self.overrides.items():
+        for key, value in {**dict(settings), **self.overrides}.items():
             args.append(f"--{key}={value}")
         env["TOOLKIT_CLIENT"] = shlex.join(args)
         return env

@@ -17,7 +17,7 @@ from toolkit import urls
 from toolkit.engines.mysql import MySQLEngine, connect_kwargs, quote
 from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
-from toolkit.refs.random_settings import statement
+from toolkit.refs.random_settings import Draw, assignments, statement
 from toolkit.settings import Settings
 
 _SYMBOLS = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
@@ -84,13 +84,15 @@ class MySQLBackend:
     def escaped(self, name: str) -> str:
         return ""  # a database of its own per test: nothing shared to escape into
 
-    def client_env(self, name: str, tmp: Path) -> dict[str, str]:
+    def client_env(self, name: str, tmp: Path, settings: Draw = ()) -> dict[str, str]:
         u = self.url
         args = ["mariadb", "--batch", "--skip-column-names", f"--user={u.username or 'root'}"]
         if u.query.get("unix_socket"):
             args.append(f"--socket={u.query['unix_socket']}")
         else:
             args += [f"--host={u.host or 'localhost'}", f"--port={u.port or 3306}"]
+        if settings:
+            args.append(f"--init-command=SET SESSION {assignments(settings)}")
         env = {"TOOLKIT_DATABASE_URL": u.set(database=name).render_as_string(hide_password=False),
                "TOOLKIT_CLIENT": " ".join(shlex.quote(a) for a in [*args, name])}
         if u.password:

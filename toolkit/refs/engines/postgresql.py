@@ -28,6 +28,7 @@ from toolkit.engines import Engine, get_engine
 from toolkit.engines.postgresql import connect_kwargs
 from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
+from toolkit.refs.random_settings import Draw
 from toolkit.settings import Settings
 
 
@@ -134,13 +135,15 @@ class PostgreSQLBackend:
             self.admin = self.conn = self._connect(self.scratch)
             self.dirty = False
 
-    def client_env(self, name: str, tmp: Path) -> dict[str, str]:
+    def client_env(self, name: str, tmp: Path, settings: Draw = ()) -> dict[str, str]:
         url = self.url.set(database=self.scratch or name)
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         env = {"TOOLKIT_DATABASE_URL": plain,
                "TOOLKIT_CLIENT": f"psql -X -q -A -t -F $'\\t' {shlex.quote(plain)}"}
-        if self.scratch:
-            env["PGOPTIONS"] = f"-c search_path={name}"
+        options = [f"-c search_path={name}"] if self.scratch else []
+        options += [f"-c {key}={value}" for key, value in settings]  # toolkit's own words
+        if options:
+            env["PGOPTIONS"] = " ".join(options)
         return env
 
     def keep(self, name: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from toolkit import urls
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
-from toolkit.refs.random_settings import statement
+from toolkit.refs.random_settings import Draw, statement
 
 
 def render(value: object) -> str | None:
@@ -85,15 +85,17 @@ class SQLiteBackend:
     def escaped(self, name: str) -> str:
         return ""  # a database of its own per test: nothing shared to escape into
 
-    def client_env(self, name: str, tmp: Path) -> dict[str, str]:
+    def client_env(self, name: str, tmp: Path, settings: Draw = ()) -> dict[str, str]:
         assert self.conn is not None
         if not self.path.exists():
             on_disk = sqlite3.connect(self.path, isolation_level=None)
             self.conn.backup(on_disk)
             self.conn.close()
             self.conn = on_disk
+        pragmas = [arg for name, value in settings
+                   for arg in ("-cmd", statement("sqlite", name, value))]
         return {"TOOLKIT_DATABASE_URL": f"sqlite:///{self.path}",
-                "TOOLKIT_CLIENT": f"sqlite3 -batch {shlex.quote(str(self.path))}"}
+                "TOOLKIT_CLIENT": shlex.join(["sqlite3", "-batch", *pragmas, str(self.path)])}
 
     def close(self) -> None:
         if self.conn is not None:

@@ -34,7 +34,17 @@ def statement(engine: str, name: str, value: str) -> str:
     values come from toolkit's own lists, never from a test; checked anyway, as they are
     pasted (PRAGMA takes no parameters, and the MariaDB connections of reference tests have no
     converters to bind them with)."""
-    assert re.fullmatch(r"\w+", name) and re.fullmatch(r"[\w=,-]+", value), (name, value)
     if engine == "sqlite":
-        return f"PRAGMA {name} = {int(value)}"
-    return f"SET SESSION {name} = " + (value if value.isdigit() else f"'{value}'")
+        return f"PRAGMA {_checked(name, value)[0]} = {int(value)}"
+    return "SET SESSION " + assignments(settings=((name, value),))
+
+
+def assignments(settings: Draw) -> str:
+    """``a = 1, b = 'x'``: MariaDB/MySQL settings for one SET SESSION (or --init-command)."""
+    return ", ".join(f"{name} = " + (value if value.isdigit() else f"'{value}'")
+                     for name, value in (_checked(n, v) for n, v in settings))
+
+
+def _checked(name: str, value: str) -> tuple[str, str]:
+    assert re.fullmatch(r"\w+", name) and re.fullmatch(r"[\w=,-]+", value), (name, value)
+    return name, value
