@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import time
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,8 @@ CLUSTERS = pytest.StashKey[list["Cluster"]]()
 SEED = pytest.StashKey[int]()
 DRAW = pytest.StashKey[tuple[int, tuple[tuple[str, str], ...]]]()
 FAILED = pytest.StashKey[bool]()
+RUN_DRAW = "toolkit_random_settings"
+DEADLINE = pytest.StashKey[float | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--toolkit-order", choices=("file", "random"), default="file",
                     help="random: run the tests in an order shuffled with --toolkit-seed, which "
                          "exposes tests that depend on the ones before them")
+    group.addoption("--toolkit-repeat", type=int, default=1, metavar="N",
+                    help="run every test N times (ids [run1]…[runN]), each in a clone of its "
+                         "own and with a draw of its own; a test whose runs disagree is "
+                         "reported FLAKY")
+    group.addoption("--toolkit-budget", type=float, metavar="SECONDS",
+                    help="start no test after SECONDS from the start of the session: the "
+                         "rest are skipped (a time budget for repeated runs)")
     group.addoption("--toolkit-server", metavar="PROVIDER:WHAT",
                     help="run a server for the session: docker:IMAGE or local:postgres|mariadb|"
                          "clickhouse (ClickHouse: the binary TOOLKIT_SERVER_BINARY names, also "
@@ -266,9 +277,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         from toolkit.refs.random_settings import text
 
         seed, drawn = item.stash[DRAW]
+        repeat = item.config.getoption("toolkit_repeat")
+        again = f" --toolkit-repeat {repeat}" if repeat > 1 else ""
         report.sections.append(("toolkit random settings", (
             f"{text(drawn)}\nreproduce: python -m pytest '{item.nodeid}' "
-            f"--toolkit-random-settings --toolkit-seed {seed}")))
+            f"--toolkit-random-settings --toolkit-seed {seed}{again}")))
+        report.user_properties.append((RUN_DRAW, text(drawn)))
     if report.failed:
         item.stash[FAILED] = True
         clusters = item.stash.get(CLUSTERS, [])
@@ -382,6 +396,40 @@ class _Durations:
                 pytest.PytestWarning(f"toolkit: durations not recorded: {exc}"), stacklevel=2)
 
 
+def _repeat_id(run: int) -> str:
+    return f"run{run}"
+
+
+_REPEAT_ID = re.compile(r"(\[run\d+\]|-run\d+(?=\]))$")
+
+
+def _repeated(nodeid: str) -> str:
+    """The test a repeated run's node id is a run of (its ``runN`` id part removed)."""
+    return _REPEAT_ID.sub("", nodeid)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    repeat = metafunc.config.getoption("toolkit_repeat")
+    if repeat > 1:  # as pytest-repeat does: one more parameter, whose id names the run
+        metafunc.fixturenames.append("toolkit_run")
+        metafunc.parametrize("toolkit_run", range(1, repeat + 1), indirect=True,
+                             ids=_repeat_id)
+
+
+@pytest.fixture
+def toolkit_run(request: pytest.FixtureRequest) -> int:
+    """Which run of the test this is under --toolkit-repeat (1…N)."""
+    return int(getattr(request, "param", 1))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    deadline = item.config.stash.get(DEADLINE, None)
+    if deadline is not None and time.time() > deadline:
+        pytest.skip(f"toolkit: the budget of {item.config.getoption('toolkit_budget'):g}s "
+                    "was spent before this test started")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "toolkit_no_random_settings: this test's clone gets no "
                                        "random settings under --toolkit-random-settings")
@@ -390,6 +438,14 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = config.getoption("toolkit_seed")
     config.stash[SEED] = worker.get("toolkit_seed", seed if seed is not None else
                                     secrets.randbelow(1_000_000))
+    if config.getoption("toolkit_repeat") < 1:
+        raise pytest.UsageError("toolkit: --toolkit-repeat must be 1 or more, got "
+                                f"{config.getoption('toolkit_repeat')}")
+    budget = config.getoption("toolkit_budget")
+    if budget is not None and budget <= 0:
+        raise pytest.UsageError(f"toolkit: --toolkit-budget must be more than 0, got {budget:g}")
+    config.stash[DEADLINE] = worker.get(
+        "toolkit_deadline", time.time() + budget if budget is not None else None)
     config.pluginmanager.register(_Durations(config), "toolkit-durations")
     if config.getoption("toolkit_order") == "random":
         config.pluginmanager.register(_Shuffle(), "toolkit-shuffle")
@@ -408,6 +464,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_configure_node(node: Any) -> None:
     """xdist: every worker draws from the controller's seed."""
     node.workerinput["toolkit_seed"] = node.config.stash[SEED]
+    node.workerinput["toolkit_deadline"] = node.config.stash[DEADLINE]  # the controller's clock
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -445,7 +502,40 @@ def _timings(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"  (not written to {path}: {exc})")
 
 
+def _flaky(terminalreporter: pytest.TerminalReporter) -> None:
+    """--toolkit-repeat: the tests whose runs disagreed, with their failing runs' draws."""
+    runs: dict[str, list[pytest.TestReport]] = {}
+    for key in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(key, []):
+            if isinstance(report, pytest.TestReport) and (
+                    report.when == "call" or report.failed):
+                runs.setdefault(_repeated(report.nodeid), []).append(report)
+    flaky = {test: reports for test, reports in runs.items()
+             if any(r.passed for r in reports) and any(r.failed for r in reports)}
+    if not flaky:
+        return
+    terminalreporter.section("toolkit: FLAKY tests (their runs disagreed)")
+    for test, reports in sorted(flaky.items()):
+        failed = [r for r in reports if r.failed]
+        total = len({r.nodeid for r in reports})
+        terminalreporter.write_line(f"FLAKY {test}: failed {len({r.nodeid for r in failed})} "
+                                    f"of {total} runs")
+        for report in failed:
+            draw = dict(report.user_properties).get(RUN_DRAW)
+            crash = getattr(report.longrepr, "reprcrash", None)
+            first = (crash.message if crash else report.longreprtext).strip().splitlines()
+            terminalreporter.write_line(
+                f"  {report.nodeid} ({report.when})"
+                + (f" [random settings: {draw}]" if draw else "")
+                + (f": {first[0]}" if first else ""))
+    terminalreporter.write_line(
+        f"seed {terminalreporter.config.stash[SEED]}: --toolkit-seed repeats these draws and "
+        "this order")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if terminalreporter.config.getoption("toolkit_repeat") > 1:
+        _flaky(terminalreporter)
     if terminalreporter.config.getoption("toolkit_timings"):
         _timings(terminalreporter)
     kept = [value for report in terminalreporter.stats.get("failed", [])
