@@ -111,6 +111,14 @@ def references_clickhouse_server(session: nox.Session) -> None:
                         env=env)
 
 
+@nox.session(name="flaky-toolkit")
+def flaky_toolkit(session: nox.Session) -> None:
+    """test.flaky on toolkit's own changed reference tests and integration tests (the
+    example's are the `flaky` session's)."""
+    install(session)
+    session.run("toolkit", "test.flaky", *session.posargs)
+
+
 @nox.session(name="references-clickhouse-samples")
 def references_clickhouse_samples(session: nox.Session) -> None:
     """30 ClickHouse stateless tests via chDB; needs ../shared/clickhouse-samples beside it."""

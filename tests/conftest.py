@@ -17,6 +17,9 @@ from toolkit.errors import ToolkitError
 from toolkit.servers import local
 from toolkit.settings import Settings
 
+# deliberately flaky tests: tests/test_flaky_corpus.py runs them in a project of their own
+collect_ignore = ["flaky_corpus"]
+
 
 def _server(env_key: str, kind: str) -> Iterator[str]:
     if os.environ.get(env_key):

@@ -4,12 +4,14 @@
     toolkit.nox.register(globals())
 
 defines `integration-1` … `integration-N` (N: the `shards` setting), `pipeline` (template →
-references → every shard) and `prepush` (lint, unit tests, references on SQLite, the changed
-integration tests within the budget). Each forwards `session.posargs`."""
+references → every shard), `prepush` (lint, unit tests, references on SQLite, the changed
+integration tests within the budget) and `flaky` (test.flaky: the changed tests, many times
+with random settings and order). Each forwards `session.posargs`."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -108,7 +110,9 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
         """Fast checks before a push: lint, unit tests, SQLite references, changed tests.
 
         Lint (ruff, when the project configures it), unit tests, references on SQLite, and the
-        changed integration tests within prepush_budget_s (what is left out is printed)."""
+        changed integration tests within prepush_budget_s (what is left out is printed); with
+        prepush_flaky, test.flaky on the changed tests in what is left of that budget."""
+        started = time.monotonic()
         install(session)
         session.chdir(project)
         # lint only what the project asked for: Alembic's generated files break default rules
@@ -124,6 +128,24 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
         if settings.path(settings.references_dir).is_dir():
             session.run("toolkit", "refs.run", "--url", "sqlite:///.toolkit/toolkit.sqlite")
         session.run("toolkit", "test.changed")
+        if settings.prepush_flaky:
+            left = settings.prepush_budget_s - (time.monotonic() - started)
+            if left >= 1:
+                session.run("toolkit", "test.flaky", f"--budget={left:.0f}")
+            else:
+                session.log(f"test.flaky skipped: the {settings.prepush_budget_s:g}s budget "
+                            "is spent")
+
+    def flaky(session: nox.Session) -> None:
+        """The changed reference tests and test files, run many times with random settings.
+
+        toolkit test.flaky: each changed reference test 20 times and each changed integration
+        test file 5 times, in random order, within flaky_budget_s; fails on any FLAKY test.
+        Its options after --, e.g. `nox -s flaky -- --base origin/main`."""
+        install(session)
+        session.chdir(project)
+        session.run("toolkit", "test.flaky", *session.posargs)
 
     namespace["pipeline"] = nox.session(pipeline)
     namespace["prepush"] = nox.session(prepush)
+    namespace["flaky"] = nox.session(flaky)

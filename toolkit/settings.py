@@ -36,6 +36,8 @@ class Settings:
     shards: int = 4
     shard_strategy: str = "duration"
     prepush_budget_s: float = 120.0
+    prepush_flaky: bool = False  # the pre-push hook also runs test.flaky, within its budget
+    flaky_budget_s: float = 600.0  # test.flaky's time budget
     # in the current environment: a hook that builds a virtualenv on every push gets removed
     prepush_command: str = "nox --no-venv -s prepush"
     template: str = ""  # a template built earlier in the pipeline, used as is by the tests

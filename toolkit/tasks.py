@@ -435,6 +435,73 @@ def test_changed(c: Context, budget: str | None = None, changed_files: str | Non
         raise Exit(code=code)
 
 
+@task(name="flaky", help={
+    "base": "compare with this git ref (default: the merge base with the default branch)",
+    "runs": "runs of each test (default: 20 for reference tests, 5 for the tests in pytest "
+            "files)",
+    "budget": "seconds to spend at most (default: flaky_budget_s); runs not started by then "
+              "are skipped and said so",
+    "seed": "the seed of the random settings and orders (default: a new one, printed)",
+    "changed_files": "file listing the changed paths instead of git (default: "
+                     "TOOLKIT_CHANGED_FILES, as the pre-push hook sets it)"})
+@edge
+def test_flaky(c: Context, base: str | None = None, runs: str | None = None,
+               budget: str | None = None, seed: str | None = None,
+               changed_files: str | None = None) -> None:
+    """Run the reference tests and integration test files a change touches many times, with
+    random settings and in random order; fail on any FLAKY or failing test."""
+    import secrets
+    import time
+
+    from toolkit import flaky
+
+    started = time.time()
+    s = settings()
+    source = changed_files or os.environ.get("TOOLKIT_CHANGED_FILES")
+    if source:
+        top = os.environ.get("TOOLKIT_CHANGED_ROOT")
+        found = flaky.touched(s, Path(source).read_text().splitlines(),
+                              Path(top) if top else None)
+        since = f"listed in {source}"
+    else:
+        ref = base or flaky.default_base(s.project_dir)
+        found = flaky.touched(s, flaky.changed_since(s.project_dir, ref))
+        since = f"since {base}" if base else f"since {ref[:12]} (the merge base)"
+    count = _number(runs, "--runs")
+    if count is not None and count < 1:
+        raise ToolkitError(f"--runs {count}: give a number of runs from 1")
+    total = _number(budget, "--budget", float) or s.flaky_budget_s
+    chosen = _number(seed, "--seed")
+    seed_ = secrets.randbelow(1_000_000) if chosen is None else chosen
+    if not (found.references or found.test_files):
+        print(f"test.flaky: no reference tests or integration test files changed {since}: "
+              "nothing to check")
+        return
+    ref_runs, file_runs = count or flaky.REFERENCE_RUNS, count or flaky.PYTEST_RUNS
+    print(f"test.flaky: {len(found.references)} reference test(s) x {ref_runs} runs and "
+          f"{len(found.test_files)} test file(s) x {file_runs} runs, changed {since}; "
+          f"seed {seed_}, budget {total:g}s", flush=True)
+    failed = False
+    if found.references:
+        share = total / 2 if found.test_files else total  # the files get the rest
+        summary = _references([], None, None, None, None, random_settings=True, seed=seed_,
+                              repeat=ref_runs, order="random", names=found.references,
+                              deadline=started + share)
+        failed = summary.failed > 0
+        unstarted = sum(o.reason == refs.BUDGET_SPENT for o in summary.outcomes)
+        if unstarted:
+            print(f"test.flaky: {unstarted} reference test(s) not started within the budget "
+                  "(raise --budget)")
+    if found.test_files:
+        left = max(1.0, started + total - time.time())
+        failed = flaky.run_test_files(s, found.test_files, file_runs, seed_, left,
+                                      passthrough(c)) != 0 or failed
+    if failed:
+        raise Exit(f"toolkit: error: flaky or failing tests (see above); `toolkit test.flaky "
+                   f"--seed {seed_}` repeats these draws and orders", code=1)
+    print("test.flaky: no flaky or failing test")
+
+
 @task(name="durations", iterable=["merge"], help={
     "merge": "a durations file from a CI shard to merge in (repeatable)"})
 @edge
@@ -474,7 +541,7 @@ def hooks_uninstall(c: Context) -> None:
 
 
 db = Collection("db", template, clone_, drop, gc, status)
-tests = Collection("test", test_shard, test_changed, test_durations)
+tests = Collection("test", test_shard, test_changed, test_flaky, test_durations)
 ci = Collection("ci", matrix)
 git_hooks = Collection("hooks", hooks_install, hooks_uninstall)
 references = Collection("refs", refs_run, refs_record, refs_lint)

@@ -27,7 +27,7 @@ def environment(settings: Settings, template: str | None) -> dict[str, str]:
     return env
 
 
-def _template(settings: Settings) -> str | None:
+def template_for_tests(settings: Settings) -> str | None:
     if settings.template or not settings.path(settings.alembic_ini).is_file():
         return settings.template or None
     from toolkit.core import ensure_template
@@ -35,8 +35,8 @@ def _template(settings: Settings) -> str | None:
     return ensure_template(settings).name
 
 
-def _pytest(settings: Settings, args: Sequence[str], template: str | None,
-            say: Callable[[str], None], empty: str) -> int:
+def run_pytest(settings: Settings, args: Sequence[str], template: str | None,
+               say: Callable[[str], None], empty: str) -> int:
     code = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=settings.project_dir,
                           env=environment(settings, template)).returncode
     if code == NO_TESTS:
@@ -55,8 +55,8 @@ def run_shard(settings: Settings, shard: int | None, total: int | None, strategy
             f"--toolkit-shard-strategy={strategy}", *pytest_args]
     if dry_run:  # the plugin plans on the full collection, without xdist workers
         args += ["--toolkit-shard-plan", "-p", "no:terminal"]
-    template = None if dry_run else _template(settings)
-    return _pytest(settings, args, template, say,
+    template = None if dry_run else template_for_tests(settings)
+    return run_pytest(settings, args, template, say,
                    f"shard {k}/{n} selected no tests: nothing to run")
 
 
@@ -80,18 +80,25 @@ def pipeline_commands(settings: Settings, pytest_args: Sequence[str] = ()) -> li
     return steps
 
 
+def integration_files(settings: Settings, changed: Sequence[str], base: Path | None = None
+                      ) -> list[str]:
+    """The integration test files among ``changed`` (relative to ``base``, default the
+    project) that still exist, relative to the project."""
+    root = settings.path(settings.integration_dir).resolve()
+    project = settings.project_dir.resolve()
+    base = (base or project).resolve()
+    return sorted({os.path.relpath(base / f, project) for f in changed
+                   if f.endswith(".py") and Path(f).name.startswith("test_")
+                   and (base / f).resolve().is_relative_to(root) and (base / f).is_file()})
+
+
 def plan_changed(settings: Settings, changed: Sequence[str], budget: float,
                  base: Path | None = None) -> tuple[list[str], list[str], dict[str, float]]:
     """(test files to run, test files left out, predicted seconds of each) for the changed
     integration test files, cheapest first until the budget is spent. ``changed`` paths are
     relative to ``base`` (git's top level, which may be above the project; default: the
     project), and come back relative to the project."""
-    root = settings.path(settings.integration_dir).resolve()
-    project = settings.project_dir.resolve()
-    base = (base or project).resolve()
-    files = sorted({os.path.relpath(base / f, project) for f in changed
-                    if f.endswith(".py") and Path(f).name.startswith("test_")
-                    and (base / f).resolve().is_relative_to(root) and (base / f).is_file()})
+    files = integration_files(settings, changed, base)
     stored = durations.seconds(durations.path(settings.project_dir))
     per_file: dict[str, float] = {}
     for test, seconds in stored.items():
@@ -120,5 +127,5 @@ def run_changed(settings: Settings, changed: Sequence[str], budget: float | None
         return 0
     say(f"running {len(chosen)} changed integration test file(s), "
         f"~{sum(cost[f] for f in chosen):.1f}s")
-    return _pytest(settings, [*chosen, *pytest_args], _template(settings), say,
+    return run_pytest(settings, [*chosen, *pytest_args], template_for_tests(settings), say,
                    "the changed test files hold no tests")

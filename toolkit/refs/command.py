@@ -9,7 +9,7 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -19,7 +19,7 @@ from toolkit.engines import close_all, get_engine
 from toolkit.errors import ToolkitError
 from toolkit.refs import discover as disc
 from toolkit.refs.engines import engine_of
-from toolkit.refs.runner import Config, Outcome, Plan, Watching, run
+from toolkit.refs.runner import BUDGET_SPENT, Config, Outcome, Plan, Watching, run
 from toolkit.settings import Settings
 
 
@@ -63,15 +63,19 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                record: bool = False, check: bool = False, directory: Path | None = None,
                setting: list[str] | None = None, restart_on_crash: bool = False,
                random_settings: bool = False, seed: int | None = None,
-               repeat: int | None = None,
-               order: str = "name", on_seed: Callable[[int], None] = lambda s: None,
+               repeat: int | None = None, names: Collection[str] | None = None,
+               deadline: float | None = None, order: str = "name",
+               on_seed: Callable[[int], None] = lambda s: None,
                on_result: Callable[[Outcome], None] = lambda o: None,
                on_start: Callable[[int], None] = lambda n: None,
                on_outcome: Callable[[Outcome], None] = lambda o: None) -> Summary:
-    """Run the reference tests (and with ``record``, write the references that differ)."""
+    """Run the reference tests (and with ``record``, write the references that differ): those
+    ``selectors`` match, or exactly ``names``; none starts after ``deadline`` (time.time())."""
     root = _root(settings, directory)
     url = url or settings.database_url
     tests = disc.discover(root, selectors)
+    if names is not None:
+        tests = [t for t in tests if t.name in names]
     warnings = [f"{t.path}:1: unknown tag {tag!r} (known: {', '.join(sorted(disc.KNOWN_TAGS))})"
                 for t in tests for tag in sorted(t.tags - disc.KNOWN_TAGS)]
     problems = [f"{ref}:1: reference without a test ({ref.stem}.sql or {ref.stem}.sh)"
@@ -106,7 +110,7 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
     if seed is not None:
         on_seed(seed)
     plan = Plan(repeat, order, seed or 0, random_settings,
-                _known_settings(url) if random_settings else None)
+                _known_settings(url) if random_settings else None, deadline)
     on_start(len(tests) * repeat)
     # repeated runs are shown once all of a test's runs are in (on_result); each run only moves
     # the progress along
@@ -156,6 +160,8 @@ def _aggregate(outcomes: list[Outcome]) -> list[Outcome]:
     result = []
     for name, group in runs.items():
         group.sort(key=lambda o: o.seed or 0)  # runs end in any order: report them by seed
+        # runs the time budget left unstarted count for nothing when others ran
+        group = [o for o in group if o.reason != BUDGET_SPENT] or group
         failed = [o for o in group if o.status in ("failed", "not run")]
         passed = [o for o in group if o.status == "passed"]
         if failed and passed:

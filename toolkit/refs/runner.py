@@ -270,15 +270,20 @@ class Watching:
     POLL_S = 1.0  # how often a live run checks that the server's process is still there
 
 
+BUDGET_SPENT = "not started: the time budget was spent"
+
+
 class Pool:
     """Worker processes that each hold one backend; the parent enforces the deadlines and,
     with a ``watching``, notices the server under test dying."""
 
     PREFETCH = 2  # jobs queued per worker, so it never idles while the parent reads a result
 
-    def __init__(self, config: Config, size: int, watching: Watching | None = None) -> None:
+    def __init__(self, config: Config, size: int, watching: Watching | None = None,
+                 deadline: float | None = None) -> None:
         self.config = config
         self.watching = watching
+        self.deadline = deadline  # time.time() after which no job starts (a time budget)
         # forked workers inherit the compiled lexer instead of each building it
         warm_up(BACKSLASH_ESCAPES[engine_of(config.url)])
         # chDB must not be loaded before a fork; the other engines start faster forked
@@ -297,6 +302,11 @@ class Pool:
     def run(self, jobs: list[Job]) -> Iterator[Outcome]:
         queue = collections.deque(jobs)
         while queue or any(s.inflight for s in self.slots):
+            if queue and self.deadline is not None and time.time() >= self.deadline:
+                yield from (Outcome(j.test.name, "skipped", BUDGET_SPENT) for j in queue)
+                queue.clear()
+                if not any(s.inflight for s in self.slots):
+                    return
             for slot in self.slots:
                 while queue and len(slot.inflight) < self.PREFETCH:
                     if not slot.inflight:
@@ -449,6 +459,7 @@ class Plan:
     seed: int = 0  # of the order and of the random settings
     random_settings: bool = False
     known: frozenset[str] | None = None  # the settings a server under test has (None: all)
+    deadline: float | None = None  # time.time() after which no run starts
 
 
 def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], None],
@@ -495,7 +506,7 @@ def run(config: Config, tests: list[RefTest], on_outcome: Callable[[Outcome], No
             for job_ in jobs:
                 emit(Outcome(job_.test.name, "not run", f"not run: {watching.dead}"))
             continue
-        pool = Pool(config, size, watching)
+        pool = Pool(config, size, watching, plan.deadline)
         try:
             for outcome in pool.run(jobs):
                 emit(outcome)

@@ -95,7 +95,9 @@ class SQLiteBackend:
         pragmas = [arg for name, value in settings
                    for arg in ("-cmd", statement("sqlite", name, value))]
         return {"TOOLKIT_DATABASE_URL": f"sqlite:///{self.path}",
-                "TOOLKIT_CLIENT": shlex.join(["sqlite3", "-batch", *pragmas, str(self.path)])}
+                # a second client waits for a writer's lock, as a server's clients would
+                "TOOLKIT_CLIENT": shlex.join(["sqlite3", "-batch", "-cmd", ".timeout 10000",
+                                              *pragmas, str(self.path)])}
 
     def close(self) -> None:
         if self.conn is not None:
