@@ -488,10 +488,9 @@ def test_flaky(c: Context, base: str | None = None, runs: str | None = None,
                               repeat=ref_runs, order="random", names=found.references,
                               deadline=started + share)
         failed = summary.failed > 0
-        unstarted = sum(o.reason == refs.BUDGET_SPENT for o in summary.outcomes)
-        if unstarted:
-            print(f"test.flaky: {unstarted} reference test(s) not started within the budget "
-                  "(raise --budget)")
+        if summary.unstarted:
+            print(f"test.flaky: {summary.unstarted} of {len(found.references) * ref_runs} "
+                  "reference test runs not started within the budget (raise --budget)")
     if found.test_files:
         left = max(1.0, started + total - time.time())
         failed = flaky.run_test_files(s, found.test_files, file_runs, seed_, left,

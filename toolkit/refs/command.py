@@ -33,6 +33,7 @@ class Summary:
     problems: list[str]  # file-level errors (a reference without a test)
     changed: list[Path]  # references recorded (or, with check, that would change)
     warnings: list[str] = dataclasses.field(default_factory=list)  # unknown tags
+    unstarted: int = 0  # runs a time budget left unstarted
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -117,7 +118,9 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
     live = on_outcome if repeat == 1 else \
         (lambda o: on_outcome(dataclasses.replace(o, status="ran")))
     try:
-        outcomes = _aggregate(run(config, tests, live, watching, plan))
+        runs = run(config, tests, live, watching, plan)
+        unstarted = sum(o.reason == BUDGET_SPENT for o in runs)
+        outcomes = _aggregate(runs)
         if repeat > 1:
             for outcome in outcomes:
                 on_result(outcome)
@@ -135,7 +138,7 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 changed.append(reference)
                 if not check:
                     reference.write_text(outcome.output)
-    return Summary(outcomes, problems, changed, warnings)
+    return Summary(outcomes, problems, changed, warnings, unstarted)
 
 
 def _known_settings(url: str) -> frozenset[str] | None:
