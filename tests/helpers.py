@@ -107,6 +107,16 @@ def run_toolkit(settings: Settings, *args: str, check: bool = True
 HOST_ONLY = ("TOOLKIT_", "CI_", "CIRCLE_", "BUILDKITE_", "SEMAPHORE_")
 
 
+def hook_env() -> dict[str, str]:
+    """The environment of a git push from a user's shell: none of this machine's toolkit, git
+    or nox variables, and this interpreter's tools on PATH (the hook runs the interpreter it
+    was installed with)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TOOLKIT_", "GIT_", "NOX_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    return env
+
+
 def toolkit_cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
                 prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     """The ``toolkit`` command in ``cwd`` (behind ``prefix``, e.g. unshare), configured only by

@@ -4,29 +4,21 @@ that adds a flaky reference test and stays within the hook's budget."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import write_project
+from tests.helpers import hook_env, write_project
 
 ROOT = Path(__file__).parent.parent
 CORPUS = ROOT / "tests" / "flaky_corpus" / "queries"
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TOOLKIT_", "GIT_", "NOX_"))}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
-    return env
-
-
 def _run(cwd: Path, *args: str, env: dict[str, str] | None = None
          ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), cwd=cwd, text=True, capture_output=True,
-                          env={**_env(), **(env or {})})
+                          env={**hook_env(), **(env or {})})
 
 
 def test_the_flaky_sessions_are_listed() -> None:

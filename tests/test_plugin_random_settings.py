@@ -43,14 +43,21 @@ def test_correct(toolkit_db, i):
 '''
 
 
-@pytest.fixture
-def suite(pytester: pytest.Pytester, settings: Settings, monkeypatch: pytest.MonkeyPatch
-          ) -> pytest.Pytester:
+def reads_a_default(pytester: pytest.Pytester, settings: Settings,
+                    monkeypatch: pytest.MonkeyPatch, suite: str) -> pytest.Pytester:
+    """A plugin project with ``suite`` as test_suite.py, {query} and {default} filled in with
+    the engine's setting read and its default."""
     plugin_project(pytester, monkeypatch, settings.database_url, settings.prefix)
     engine = {"sqli": "sqlite", "post": "postgresql"}.get(settings.database_url[:4], "mysql")
     query, default = READS[engine]
-    pytester.makepyfile(test_suite=SUITE.format(query=query, default=default))
+    pytester.makepyfile(test_suite=suite.format(query=query, default=default))
     return pytester
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, settings: Settings, monkeypatch: pytest.MonkeyPatch
+          ) -> pytest.Pytester:
+    return reads_a_default(pytester, settings, monkeypatch, SUITE)
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2", "-p", "xdist"]], ids=["serial", "xdist"])

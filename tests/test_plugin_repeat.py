@@ -12,8 +12,7 @@ import sys
 
 import pytest
 
-from tests.helpers import plugin_project
-from tests.test_plugin_random_settings import READS
+from tests.test_plugin_random_settings import reads_a_default
 from toolkit.settings import Settings
 
 SUITE = '''
@@ -37,11 +36,7 @@ def test_correct(toolkit_db, toolkit_run):
 @pytest.fixture
 def suite(pytester: pytest.Pytester, settings: Settings, monkeypatch: pytest.MonkeyPatch
           ) -> pytest.Pytester:
-    plugin_project(pytester, monkeypatch, settings.database_url, settings.prefix)
-    engine = {"sqli": "sqlite", "post": "postgresql"}.get(settings.database_url[:4], "mysql")
-    query, default = READS[engine]
-    pytester.makepyfile(test_suite=SUITE.format(query=query, default=default))
-    return pytester
+    return reads_a_default(pytester, settings, monkeypatch, SUITE)
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2", "-p", "xdist"]], ids=["serial", "xdist"])

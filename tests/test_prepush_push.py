@@ -6,13 +6,14 @@ virtualenv."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+
+from tests.helpers import hook_env
 
 ROOT = Path(__file__).parent.parent
 APP_TEST = '''
@@ -37,18 +38,10 @@ def upgrade():
 '''
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TOOLKIT_", "GIT_", "NOX_"))}
-    # the hook runs the interpreter it was installed with; its tools must be on PATH too
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
-    return env
-
-
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None
          ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=repo, text=True, capture_output=True,
-                          env={**_env(), **(env or {})})
+                          env={**hook_env(), **(env or {})})
 
 
 def _remote(tmp_path: Path, repo: Path) -> None:
@@ -62,7 +55,7 @@ def _remote(tmp_path: Path, repo: Path) -> None:
 
 def _install_hook(repo: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "toolkit", "hooks.install"], cwd=repo,
-                            text=True, capture_output=True, env=_env())
+                            text=True, capture_output=True, env=hook_env())
     assert result.returncode == 0, result.stderr
 
 
@@ -113,7 +106,7 @@ def test_a_new_projects_nox_session_installs_what_it_needs(tmp_path: Path) -> No
     app = _new_project(tmp_path)
     (app / "requirements.txt").write_text("sqlalchemy>=2.0\n")
     result = subprocess.run(["nox", "-s", "integration-1"], cwd=app, text=True,
-                            capture_output=True, env=_env())
+                            capture_output=True, env=hook_env())
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "does not appear to be a Python project" not in output
