@@ -98,7 +98,7 @@ def test_long_tag_gets_a_longer_timeout(tmp_path: Path) -> None:
 def test_no_drop_if_fail_keeps_the_database(tmp_path: Path, postgres_url: str) -> None:
     root = _tests(tmp_path, {"kept.sql": "CREATE TABLE evidence (x int);\nSELECT 1;\n",
                              "kept.reference": "2\n"})
-    (outcome,) = _run(root, postgres_url, keep_failed=True).outcomes
+    (outcome,) = _run(root, postgres_url, keep_failed=True, pool=False).outcomes
     assert outcome.status == "failed"
     # kept in the worker's scratch database, which the failure names
     database = outcome.reason.rsplit(" in database ", 1)[1].rstrip(")")

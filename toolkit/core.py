@@ -302,6 +302,20 @@ def status(settings: Settings) -> list[Entry]:
             for name, marker in engine.markers(settings.prefix).items()]
 
 
+def drop_orphans_of(settings: Settings, pid: int, url: str | URL | None = None) -> list[str]:
+    """Drop the clones a dead process of this host owned (a worker killed at a timeout), at
+    once rather than at the next gc; the names dropped. A live owner's are left alone."""
+    import socket
+
+    engine = get_engine(settings, url)
+    doomed = [name for name, m in engine.markers(settings.prefix).items()
+              if m is not None and m.kind == "clone" and m.pid == pid
+              and m.host == socket.gethostname() and not m.held()]
+    for name in doomed:
+        engine.drop(name)
+    return doomed
+
+
 def gc(settings: Settings, dry_run: bool = False) -> list[tuple[str, str]]:
     """Drop clones and unfinished builds whose owner is gone, and templates beyond the newest
     ``keep_templates`` of each lineage. Returns (name, reason) for what was (or would be) dropped."""

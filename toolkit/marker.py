@@ -103,14 +103,20 @@ def owner_alive(host: str, pid: int, started: int) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid runs on this host (another user's counts)."""
+    """Whether a process with this pid runs on this host (another user's counts). A zombie
+    does not: it has exited, and only waits for a parent (or an init that may never come) to
+    collect its exit status."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc to ask: it answered the signal
 
 
 def process_start(pid: int) -> int:

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from toolkit import urls
@@ -50,6 +50,7 @@ class Timing:
 @dataclasses.dataclass
 class Stats:
     takes: list[Timing] = dataclasses.field(default_factory=list)
+    recycled: int = 0  # released clones proved fresh and handed out again
 
     @property
     def hit_rate(self) -> float:
@@ -57,9 +58,17 @@ class Stats:
 
 
 class ClonePool:
-    def __init__(self, settings: Settings, template: Template, size: int | None = None) -> None:
+    """``prepare`` readies a new clone in the background (default: ``Clone.warm``, an engine
+    with a connection open). ``recycle``, when given, may return a released clone to the pool
+    instead of dropping it: it runs in the background too and returns True only when it has
+    proved the clone is as fresh as a new one (then ``prepare`` runs again)."""
+
+    def __init__(self, settings: Settings, template: Template, size: int | None = None,
+                 prepare: Callable[[Clone], None] = Clone.warm,
+                 recycle: Callable[[Clone], bool] | None = None) -> None:
         self.settings, self.template = settings, template
         self.size = size or settings.pool_size or default_size()
+        self.prepare, self.recycle = prepare, recycle
         self.ready: collections.deque[Clone] = collections.deque()
         self.doomed: collections.deque[Clone] = collections.deque()
         self.stats = Stats()
@@ -91,7 +100,8 @@ class ClonePool:
             db.dispose()
             log.info("kept clone %s: %s", db.name, urls.mask(db.url))
             return
-        db.dispose()  # its connections close now: released clones must not pile them up
+        if self.recycle is None:
+            db.dispose()  # its connections close now: released clones must not pile them up
         with self._cond:
             self.doomed.append(db)
             self._cond.notify_all()
@@ -124,9 +134,14 @@ class ClonePool:
                     doomed = self.doomed.popleft() if self.doomed and (full or backlog) \
                         else None
                 if doomed is not None:
-                    engine.drop(doomed.name)
-                    continue
-                db = self._make(engine)
+                    if self.recycle is not None and self._recycled(doomed):
+                        db = doomed
+                    else:
+                        doomed.dispose()
+                        engine.drop(doomed.name)
+                        continue
+                else:
+                    db = self._make(engine)
                 with self._cond:
                     self.ready.append(db)
                     self._cond.notify_all()
@@ -142,15 +157,29 @@ class ClonePool:
 
     def _make(self, engine: Engine) -> Clone:
         db = create_clone(self.settings, self.template, engine=engine)
-        db.warm()  # what would cost the test milliseconds happens here
+        self.prepare(db)  # what would cost the test milliseconds happens here
         return db
+
+    def _recycled(self, db: Clone) -> bool:
+        """Whether ``db`` was proved fresh again, and is ready for the next test."""
+        assert self.recycle is not None
+        try:
+            if not self.recycle(db):
+                return False
+            self.prepare(db)
+        except Exception as exc:  # anything unproved is dropped, never handed out
+            log.debug("clone %s not recycled: %s", db.name, exc)
+            return False
+        self.stats.recycled += 1
+        return True
 
 
 @contextmanager
-def pool(settings: Settings, template: Template, size: int | None = None
-         ) -> Iterator[ClonePool]:
+def pool(settings: Settings, template: Template, size: int | None = None,
+         prepare: Callable[[Clone], None] = Clone.warm,
+         recycle: Callable[[Clone], bool] | None = None) -> Iterator[ClonePool]:
     """A pool of ready clones of ``template`` for the block; nothing of it outlives the block."""
-    made = ClonePool(settings, template, size)
+    made = ClonePool(settings, template, size, prepare, recycle)
     try:
         yield made
     finally:

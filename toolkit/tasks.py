@@ -331,19 +331,22 @@ def _references(select: list[str], url: str | None, jobs: str | None, timeout: s
     "random_settings": "give each .sql test a random draw of result-neutral engine settings",
     "seed": "the seed of random settings and random order (default: a new one, printed)",
     "repeat": "run each test N times (in parallel where it may); runs that disagree are FLAKY",
-    "order": "name (default) or random"})
+    "order": "name (default) or random",
+    "no_pool": "PostgreSQL: a schema per test in a scratch database, MariaDB: CREATE DATABASE "
+               "per test, instead of a database per test from each worker's pool"})
 @edge
 def refs_run(c: Context, select: list[str] | None = None, url: str | None = None,
              jobs: str | None = None, timeout: str | None = None, junit: str | None = None,
              json_: str | None = None, no_drop_if_fail: bool = False,
              directory: str | None = None, setting: list[str] | None = None,
              restart_on_crash: bool = False, random_settings: bool = False,
-             seed: str | None = None, repeat: str | None = None, order: str = "name") -> None:
+             seed: str | None = None, repeat: str | None = None, order: str = "name",
+             no_pool: bool = False) -> None:
     """Run the reference tests (NAME.sql / NAME.sh beside NAME.reference), each in a fresh database."""
     summary = _references(select or [], url, jobs, timeout, directory, keep_failed=no_drop_if_fail,
                           setting=setting or [], restart_on_crash=restart_on_crash,
                           random_settings=random_settings, seed=_number(seed, "--seed"),
-                          repeat=_number(repeat, "--repeat"), order=order)
+                          repeat=_number(repeat, "--repeat"), order=order, pool=not no_pool)
     if junit:
         refs.write_junit(summary, Path(junit))
     if json_:

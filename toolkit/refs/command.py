@@ -17,6 +17,7 @@ from toolkit import durations
 from toolkit.core import ensure_template
 from toolkit.engines import close_all, get_engine
 from toolkit.errors import ToolkitError
+from toolkit.marker import Marker
 from toolkit.refs import discover as disc
 from toolkit.refs.engines import engine_of
 from toolkit.refs.runner import BUDGET_SPENT, Config, Outcome, Plan, Watching, run
@@ -65,7 +66,7 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                setting: list[str] | None = None, restart_on_crash: bool = False,
                random_settings: bool = False, seed: int | None = None,
                repeat: int | None = None, names: Collection[str] | None = None,
-               deadline: float | None = None, order: str = "name",
+               deadline: float | None = None, order: str = "name", pool: bool = True,
                on_seed: Callable[[int], None] = lambda s: None,
                on_result: Callable[[Outcome], None] = lambda o: None,
                on_start: Callable[[int], None] = lambda n: None,
@@ -83,6 +84,11 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 for ref in disc.orphan_references(root)
                 if not selectors or any(s in ref.stem for s in selectors)]
     overrides = _overrides(setting or [], url)
+    if order not in ("name", "random"):
+        raise ReferencesError(f"--order {order!r}: choose name or random")
+    repeat = 1 if repeat is None else repeat
+    if repeat < 1:
+        raise ReferencesError(f"--repeat {repeat}: give a number of runs from 1")
     watching, client = None, None
     if url.startswith("clickhouse:"):
         watching, client = _server_under_test(settings, url, restart_on_crash)
@@ -98,14 +104,17 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
         template = ensure_template(dataclasses.replace(settings, database_url=url))
         template_url = template.url.render_as_string(hide_password=False)
         close_all()  # workers fork: no connection may be shared with them
+    pool = pool and engine_of(url) in ("postgresql", "mysql")
+    blank = None
+    if pool and template_url is None:
+        blank = _blank(settings, url)
+        template_url = get_engine(settings, url).database_url(blank).render_as_string(
+            hide_password=False)
+        close_all()
     tmp_root = Path(tempfile.mkdtemp(prefix="toolkit-refs-"))
     config = Config(settings, url, template_url, timeout or settings.references_timeout_s,
-                    jobs or os.cpu_count() or 1, keep_failed, tmp_root, overrides, client)
-    if order not in ("name", "random"):
-        raise ReferencesError(f"--order {order!r}: choose name or random")
-    repeat = 1 if repeat is None else repeat
-    if repeat < 1:
-        raise ReferencesError(f"--repeat {repeat}: give a number of runs from 1")
+                    jobs or os.cpu_count() or 1, keep_failed, tmp_root, overrides, client,
+                    pool, blank is not None)
     if seed is None and (random_settings or order == "random"):
         seed = secrets.randbelow(1_000_000)
     if seed is not None:
@@ -126,6 +135,9 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 on_result(outcome)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
+        if blank is not None:
+            get_engine(settings, url).drop(blank)
+            close_all()
     outcomes.sort(key=lambda o: o.name)
     by_name = {t.name: t for t in tests}
     _record_durations(settings, root, {o.name: o.duration for o in outcomes
@@ -151,6 +163,17 @@ def _known_settings(url: str) -> frozenset[str] | None:
     names = ", ".join(f"'{n}'" for n in rs.choices("clickhouse"))
     known = parse_url(url).query(f"SELECT name FROM system.settings WHERE name IN ({names})")
     return frozenset(known.split())
+
+
+def _blank(settings: Settings, url: str) -> str:
+    """An empty database for the run's pools to clone (and prove resets against), marked as
+    this process's: a killed run's is dropped by the next db.gc."""
+    name = f"{settings.prefix}refs_{secrets.token_hex(5)}"
+    engine, marker = get_engine(settings, url), Marker.new("clone", "refs", "refs")
+    engine.create(name, marker)
+    if engine_of(url) == "mysql":  # what MariaDB clones replay: recorded as for a template
+        engine.finish_template(name, name, marker)
+    return name
 
 
 def _aggregate(outcomes: list[Outcome]) -> list[Outcome]:

@@ -74,6 +74,8 @@ class Config:
     tmp_root: Path
     overrides: tuple[tuple[str, str], ...] = ()  # ClickHouse settings for every test
     client: list[str] | None = None  # a server under test's clickhouse-client
+    pool: bool = False  # PostgreSQL, MariaDB: a database per test from each worker's pool
+    blank: bool = False  # template_url is a blank database made for the run (resets provable)
 
 
 class ServerWatch(Protocol):
@@ -90,7 +92,7 @@ class ServerWatch(Protocol):
 
 def backend_for(config: Config) -> Backend:
     return make_backend(config.settings, config.url, config.template_url, config.tmp_root,
-                        config.overrides, config.client)
+                        config.overrides, config.client, config.pool, config.blank)
 
 
 def run_one(backend: Backend, job: Job, tmp_root: Path) -> Outcome:
@@ -102,7 +104,7 @@ def run_one(backend: Backend, job: Job, tmp_root: Path) -> Outcome:
     if test.kind == "sh" and not os.access(test.path, os.X_OK):
         return Outcome(test.name, "failed", f"{test.path}:1: not executable "
                        f"(chmod +x {test.path})")
-    backend.create(job.database)
+    database = backend.create(job.database)  # a pooled one has a name of its own
     failed = True
     try:
         if job.settings:
@@ -110,21 +112,28 @@ def run_one(backend: Backend, job: Job, tmp_root: Path) -> Outcome:
         if test.kind == "sql":
             stdout, stderr, error = _run_sql(backend, steps, test.path)
         else:
-            stdout, stderr, error = _run_sh(backend, job, tmp_root)
-        escaped = backend.escaped(job.database)
+            stdout, stderr, error = _run_sh(backend, job, database, tmp_root)
+        escaped = backend.escaped(database)
         if escaped and not error:
             error = (f"{test.path}: made {escaped} outside its own schema (a test works in the "
                      "schema it is given; toolkit removed it)")
-        outcome = _judge(test, stdout.replace(job.database, "default"),
-                         stderr.replace(job.database, "default"), error)
+        outcome = _judge(test, _as_default(stdout, job.database, database),
+                         _as_default(stderr, job.database, database), error)
         failed = outcome.status == "failed"
         if failed and job.keep_failed:
             outcome = dataclasses.replace(
-                outcome, reason=f"{outcome.reason} (kept: {backend.keep(job.database)})")
+                outcome, reason=f"{outcome.reason} (kept: {backend.keep(database)})")
         return outcome
     finally:
         if not (failed and job.keep_failed):
-            backend.drop(job.database)
+            backend.drop(database)
+
+
+def _as_default(text: str, *names: str) -> str:
+    """The test's database is called ``default`` in what it prints (names are random)."""
+    for name in names:
+        text = text.replace(name, "default")
+    return text
 
 
 def _run_sql(backend: Backend, steps: list[Step], path: Path) -> tuple[str, str, str]:
@@ -149,11 +158,12 @@ def _run_sql(backend: Backend, steps: list[Step], path: Path) -> tuple[str, str,
     return "".join(out), "", ""
 
 
-def _run_sh(backend: Backend, job: Job, tmp_root: Path) -> tuple[str, str, str]:
+def _run_sh(backend: Backend, job: Job, database: str, tmp_root: Path
+            ) -> tuple[str, str, str]:
     with tempfile.TemporaryDirectory(prefix=f"{job.database}-", dir=tmp_root) as name:
         tmp = Path(name)
-        env = {**os.environ, **backend.client_env(job.database, tmp, job.settings),
-               "TOOLKIT_DATABASE": job.database, "TOOLKIT_TMP": str(tmp)}
+        env = {**os.environ, **backend.client_env(database, tmp, job.settings),
+               "TOOLKIT_DATABASE": database, "TOOLKIT_TMP": str(tmp)}
         # output into files, not pipes: a background child holding a pipe open would make us
         # wait for it instead of for the script
         with open(tmp / ".stdout", "w+b") as out, open(tmp / ".stderr", "w+b") as err:
@@ -435,6 +445,13 @@ def cleanup(config: Config, database: str, worker: int | None = None) -> None:
             pass  # the run's watch on the server says what became of it
         return
     if engine_of(config.url) == "clickhouse":
+        return
+    if config.pool and worker:
+        from toolkit.core import drop_orphans_of
+
+        # the worker's pool: its clones (the test's too), WITH (FORCE) on PostgreSQL, which
+        # ends the query still running
+        drop_orphans_of(config.settings, worker, config.url)
         return
     if engine_of(config.url) == "postgresql" and not config.template_url and worker:
         from toolkit.engines import get_engine

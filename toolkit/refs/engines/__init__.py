@@ -43,8 +43,9 @@ class Backend(Protocol):
     def normalize(self, code: str) -> str:
         """An expected error code as the engine's canonical name (upper case)."""
 
-    def create(self, name: str) -> None:
-        """A fresh database ``name`` (cloned from the template when there is one), made current."""
+    def create(self, name: str) -> str:
+        """A fresh database for a test (cloned from the template when there is one), made
+        current; its name on the server: ``name``, unless a pool supplied another."""
 
     def execute(self, sql: str) -> str:
         """Run one statement; its rows as TabSeparated, or '' when it returns none."""
@@ -74,11 +75,12 @@ def engine_of(url: str) -> str:
 
 
 def make_backend(settings: Settings, url: str, template_url: str | None, workdir: Path,
-                 overrides: tuple[tuple[str, str], ...] = (), client: list[str] | None = None
-                 ) -> Backend:
+                 overrides: tuple[tuple[str, str], ...] = (), client: list[str] | None = None,
+                 pool: bool = False, blank: bool = False) -> Backend:
     """The backend for ``url``; files it needs (SQLite databases) go under ``workdir``;
     ``overrides`` are ClickHouse settings for every test, ``client`` the clickhouse-client of
-    a server under test."""
+    a server under test; ``pool``: PostgreSQL and MariaDB take each test's database from a
+    pool of clones of ``template_url`` (reset and reused when it is a ``blank`` database)."""
     engine = engine_of(url)
     if url.startswith("clickhouse:"):
         from toolkit.refs.engines.clickhouse_server import ClickHouseServerBackend
@@ -90,7 +92,11 @@ def make_backend(settings: Settings, url: str, template_url: str | None, workdir
         from toolkit.refs.engines.sqlite import SQLiteBackend
         return SQLiteBackend(workdir, template_url)
     if engine == "postgresql":
-        from toolkit.refs.engines.postgresql import PostgreSQLBackend
+        from toolkit.refs.engines.postgresql import PooledPostgreSQLBackend, PostgreSQLBackend
+        if pool and template_url:
+            return PooledPostgreSQLBackend(url, template_url, settings, recycle=blank)
         return PostgreSQLBackend(url, template_url, settings)
-    from toolkit.refs.engines.mysql import MySQLBackend
+    from toolkit.refs.engines.mysql import MySQLBackend, PooledMySQLBackend
+    if pool and template_url:
+        return PooledMySQLBackend(url, template_url, settings)
     return MySQLBackend(url, template_url, settings)

@@ -52,10 +52,11 @@ class ClickHouseBackend:
         for key, value in self.overrides:  # names are checked words; the value a literal
             self.execute(f"SET {key} = {literal(value)}")
 
-    def create(self, name: str) -> None:
+    def create(self, name: str) -> str:
         self.open()
         self.execute(f"CREATE DATABASE `{name}`")
         self.execute(f"USE `{name}`")
+        return name
 
     def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
         for key, value in settings:  # the test's own session: they end with it

@@ -56,11 +56,12 @@ class ClickHouseServerBackend:
         except ClickHouseQueryError as exc:
             raise failure(exc.text) from exc
 
-    def create(self, name: str) -> None:
+    def create(self, name: str) -> str:
         self.session = f"toolkit-{name}-{secrets.token_hex(4)}"
         self.database, self.statements, self.per_test = name, 0, {}
         self._post(f"CREATE DATABASE `{name}`")
         self.execute(f"USE `{name}`")  # the session's current database, as the client's
+        return name
 
     def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
         self.per_test = dict(settings)  # sent with each of this test's statements

@@ -40,13 +40,14 @@ class MySQLBackend:
         number = getattr(ER, code.upper().removeprefix("ER_"), None)
         return str(number) if number is not None else code.upper()
 
-    def create(self, name: str) -> None:
+    def create(self, name: str) -> str:
         if self.cloner and self.template:
             self.cloner.create_clone(self.template, name, Marker.new("clone", "refs", "refs"))
         else:
             with self.admin.cursor() as cur:
                 cur.execute(f"CREATE DATABASE {quote(name)}")
         self.conn = pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}})  # type: ignore[arg-type]
+        return name
 
     def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
         assert self.conn is not None
@@ -105,3 +106,37 @@ class MySQLBackend:
         self.admin.close()
         if self.cloner:
             self.cloner.close()
+
+
+class PooledMySQLBackend(MySQLBackend):
+    """A database of its own per test, from the worker's pool of clones of the template (the
+    run's blank database when the project has no migrations), each with the test's connection
+    already open; released ones are dropped in the background."""
+
+    def __init__(self, url: str, template_url: str, settings: Settings) -> None:
+        from toolkit.refs.engines.pooled import PooledDatabases
+
+        self.url = urls.parse(url)
+        self.template = urls.parse(template_url).database
+        self.cloner = None
+        self.databases = PooledDatabases(
+            settings, url, str(self.template),
+            lambda name: pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}}),  # type: ignore[arg-type]
+            lambda conn: conn.open)
+        self.conn = None
+
+    def create(self, name: str) -> str:
+        database, self.conn = self.databases.take()
+        return str(database)
+
+    def drop(self, name: str) -> None:
+        self.conn = None
+        self.databases.release()
+
+    def keep(self, name: str) -> str:
+        self.conn = None
+        self.databases.release(keep=True)  # marked as the worker's: db.gc removes it later
+        return f"database {name}"
+
+    def close(self) -> None:
+        self.databases.close()

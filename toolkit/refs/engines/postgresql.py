@@ -18,6 +18,7 @@ import re
 import shlex
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -30,6 +31,9 @@ from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
 from toolkit.refs.random_settings import Draw
 from toolkit.settings import Settings
+
+if TYPE_CHECKING:
+    from toolkit.core import Clone
 
 
 def _condition(exc: psycopg.Error) -> str:
@@ -76,7 +80,7 @@ class PostgreSQLBackend:
         except KeyError:
             return code.upper()
 
-    def create(self, name: str) -> None:
+    def create(self, name: str) -> str:
         if self.admin.closed or self.admin.broken:  # the last test ended its own session
             self.admin = self.conn = self._connect(self.scratch)
         if self.template:
@@ -86,6 +90,7 @@ class PostgreSQLBackend:
         else:
             self.admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
             self.admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(name)))
+        return name
 
     def escaped(self, name: str) -> str:
         """What the test made in its scratch database outside its own schema ('' if nothing)."""
@@ -189,3 +194,151 @@ UNION ALL
 SELECT 'ALTER DATABASE … SET' FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
  WHERE d.datname = current_database()
 """
+
+
+class PooledPostgreSQLBackend(PostgreSQLBackend):
+    """A database of its own per test, from the worker's pool of clones of the template (the
+    run's blank database when the project has no migrations). With ``recycle`` (a blank
+    template), a released database is reset and handed out again only when ``state`` proves it
+    equal to a fresh clone; anything else is dropped."""
+
+    def __init__(self, url: str, template_url: str, settings: Settings,
+                 recycle: bool = False) -> None:
+        from toolkit.refs.engines.pooled import PooledDatabases
+
+        self.url = urls.parse(url)
+        self.settings = settings
+        self.template = urls.parse(template_url).database
+        self.scratch = None
+        self.fresh: str | None = None  # state() of a fresh clone, the proof's reference
+        self.public: tuple[str, str | None, str | None] | None = None  # owner, acl, comment
+        self.recycle = recycle  # set before the pool's thread starts connecting
+        self.databases = PooledDatabases(
+            settings, url, str(self.template), self._connect,
+            lambda conn: not (conn.closed or conn.broken), self._reset if recycle else None)
+        self.name = ""
+
+    def _connect(self, database: str | None) -> psycopg.Connection:
+        conn = super()._connect(database)
+        # a connection outlives its test here, and a reset's DISCARD ALL drops prepared
+        # statements on the server behind psycopg's back: prepare none
+        conn.prepare_threshold = None
+        if self.recycle and self.fresh is None:
+            # the first clone, untouched: what every reset must give back
+            self.fresh = state(conn)
+            self.public = conn.execute(PUBLIC).fetchone()
+        return conn
+
+    def create(self, name: str) -> str:
+        self.name, self.conn = self.databases.take()
+        return self.name
+
+    def escaped(self, name: str) -> str:
+        return ""  # a database of its own: nothing shared to escape into
+
+    def drop(self, name: str) -> None:
+        self._end_session()
+        self.databases.release()
+
+    def _end_session(self) -> None:
+        """Now, not in the background: what a session holds reaches beyond its database
+        (advisory locks are the server's), so the next test must not find it."""
+        if not (self.conn.closed or self.conn.broken):
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.rollback()
+            self.conn.execute("DISCARD ALL")
+
+    def keep(self, name: str) -> str:
+        self.databases.release(keep=True)  # marked as the worker's: db.gc removes it later
+        return f"database {name}"
+
+    def close(self) -> None:
+        self.databases.close()
+
+    def _reset(self, db: Clone, conn: psycopg.Connection) -> bool:
+        """Put a used clone back as it was made, on the test's own connection, and prove it:
+        every catalog row a test can add is gone, the public schema is the fresh one's, no
+        setting, large object or other session is left."""
+        name = db.name  # its session was ended at release (DISCARD ALL)
+        assert self.public is not None
+        owner, acl, comment = self.public
+        with conn.transaction():
+            for (schema,) in conn.execute(SCHEMAS).fetchall():
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+            conn.execute("CREATE SCHEMA public")
+            conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(
+                sql.Identifier(owner)))
+            for grantee, privileges in _grants(acl, owner):
+                conn.execute(sql.SQL("GRANT {} ON SCHEMA public TO {}").format(
+                    sql.SQL(", ".join(privileges)),
+                    sql.Identifier(grantee) if grantee else sql.SQL("PUBLIC")))
+            if comment is not None:
+                conn.execute(sql.SQL("COMMENT ON SCHEMA public IS {}").format(
+                    sql.Literal(comment)))
+            conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(
+                sql.Identifier(name)))
+            conn.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
+        return state(conn) == self.fresh
+
+
+def _grants(acl: str | None, owner: str) -> list[tuple[str, list[str]]]:
+    """(grantee, privileges) of a schema's aclitem[] text, the owner's own left out ('' is
+    PUBLIC)."""
+    grants = []
+    for item in (acl or "{}").strip("{}").split(","):
+        grantee, _, rest = item.partition("=")
+        words = [{"U": "USAGE", "C": "CREATE"}[c] for c in rest.split("/")[0] if c in "UC"]
+        if item and grantee.strip('"') != owner and words:
+            grants.append((grantee.strip('"'), words))
+    return grants
+
+
+# every schema a test can drop: all but the system's (temporary ones end with the session)
+SCHEMAS = """
+SELECT nspname FROM pg_namespace
+ WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+"""
+PUBLIC = """
+SELECT nspowner::regrole::text, nspacl::text, obj_description(oid, 'pg_namespace')
+  FROM pg_namespace WHERE nspname = 'public'
+"""
+# catalogs of this database whose rows a test can add, each with an oid column: user objects
+# get oids from 16384 (FirstNormalObjectId) on
+CATALOGS = """
+SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'oid'
+ WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r' AND NOT c.relisshared
+   AND c.relname <> 'pg_namespace'
+ ORDER BY c.relname
+"""
+STATE = """
+SELECT concat_ws(E'\\n',
+  (SELECT string_agg(format('%s/%s/%s/%s', nspname, nspowner::regrole, nspacl,
+                            obj_description(oid, 'pg_namespace')), ',' ORDER BY nspname)
+     FROM pg_namespace
+    WHERE nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%'),
+  (SELECT format('%s/%s/%s/%s/%s', datdba::regrole, datacl, datconnlimit, datallowconn,
+                 datistemplate) FROM pg_database WHERE datname = current_database()),
+  'settings=' || (SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d
+                    ON d.oid = s.setdatabase WHERE d.datname = current_database()),
+  'sessions=' || (SELECT count(*) FROM pg_stat_activity
+                   WHERE datname = current_database() AND pid <> pg_backend_pid()),
+  'prepared=' || (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()),
+  'descriptions=' || (SELECT count(*) FROM pg_description WHERE objoid >= 16384
+                        AND classoid <> 'pg_namespace'::regclass),
+  'seclabels=' || (SELECT count(*) FROM pg_seclabel WHERE objoid >= 16384),
+  'init_privs=' || (SELECT count(*) FROM pg_init_privs WHERE objoid >= 16384),
+  {catalogs})
+"""
+
+
+def state(conn: psycopg.Connection) -> str:
+    """What a test can leave in a database, as text: equal for two databases when neither
+    holds anything the other does not (checked against a fresh clone)."""
+    names = [row[0] for row in conn.execute(CATALOGS).fetchall()]
+    counts = sql.SQL(",\n  ").join(
+        sql.SQL("{} || '=' || (SELECT count(*) FROM pg_catalog.{} WHERE oid >= 16384)").format(
+            sql.Literal(name), sql.Identifier(name)) for name in names)
+    row = conn.execute(sql.SQL(STATE).format(catalogs=counts)).fetchone()
+    return str(row[0]) if row else ""

@@ -46,13 +46,14 @@ class SQLiteBackend:
     def normalize(self, code: str) -> str:
         return code.upper()
 
-    def create(self, name: str) -> None:
+    def create(self, name: str) -> str:
         self.path = self.directory / f"{name}.sqlite"
         if self.template:
             shutil.copyfile(self.template, self.path)
             self.conn = sqlite3.connect(self.path, isolation_level=None)
         else:  # in memory until a .sh test's client needs a file (see client_env)
             self.conn = sqlite3.connect(":memory:", isolation_level=None)
+        return name
 
     def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
         assert self.conn is not None
