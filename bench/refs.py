@@ -5,9 +5,10 @@ engine's CLI once per file, then diff; no per-test database). Then the server un
 until ready (local and Docker) and the time from a kill -9 of the server to the run's last line.
 
     python -m bench.refs [--tests 500] [--engines sqlite,postgresql,clickhouse] [--rounds 3]
-        [--reps 5] [--no-docker] [--random-only]
+        [--reps 5] [--no-docker] [--random-only] [--pool-only]
 
-and what --random-settings adds per test on SQLite and PostgreSQL.
+and what --random-settings adds per test on SQLite and PostgreSQL; with --pool-only, a database
+per test from the pool against a schema (PostgreSQL) or CREATE DATABASE (MariaDB) per test.
 
 Each side runs --rounds times and the median time counts: single runs on a shared 2-core VM
 vary by ±30%.
@@ -53,10 +54,11 @@ def generate(root: Path, count: int, engine: str) -> None:
                 f"DROP TABLE t{i};\n")
             (root / f"{i:05d}_gen.reference").write_text(f"{i}\n{i + 1}\n{i + 2}\n2\n")
         return
+    temporary = "TEMPORARY" if engine == "mysql" else "TEMP"
     for i in range(count):
         rows = ", ".join(f"({i + k}, 'v{k}')" for k in range(3))
         (root / f"{i:05d}_gen.sql").write_text(
-            f"CREATE TEMP TABLE t{i} (a INTEGER, b TEXT);\n"
+            f"CREATE {temporary} TABLE t{i} (a INTEGER, b TEXT);\n"
             f"INSERT INTO t{i} VALUES {rows};\n"
             f"SELECT a FROM t{i} ORDER BY a;\n"
             f"SELECT count(*) FROM t{i} WHERE b <> 'v1';\n")
@@ -124,7 +126,8 @@ def server(engine: str, tmp: Path) -> Iterator[str]:
     if engine == "sqlite":
         yield f"sqlite:///{tmp}/refs.sqlite"
         return
-    with local.running("clickhouse" if engine == "clickhouse" else "postgres") as srv:
+    kind = {"clickhouse": "clickhouse", "mysql": "mariadb"}.get(engine, "postgres")
+    with local.running(kind) as srv:
         yield srv.url
 
 
@@ -176,6 +179,35 @@ def kill_to_last_line(tmp: Path, reps: int) -> list[float]:
     return took
 
 
+def pool_against_schemas(tmp: Path, engines: list[str], count: int, rounds: int) -> Table:
+    """tests/s with a database per test from the workers' pools against what it replaces
+    (PostgreSQL: a schema per test in a scratch database; MariaDB: CREATE DATABASE per test),
+    interleaved rounds, every core."""
+    table = Table(title=f"reference runner: a database per test from the pool, {count} "
+                        f"generated tests, {os.cpu_count()} cores, median of {rounds} rounds")
+    for column in ("engine", "without the pool", "with the pool", "pool ÷ without",
+                   "target"):
+        table.add_column(column, justify="right")
+    replaced = {"postgresql": "a schema per test", "mysql": "CREATE DATABASE per test"}
+    with ExitStack() as stack:
+        for engine in engines:
+            corpus = tmp / f"pool-{engine}"
+            corpus.mkdir()
+            generate(corpus, count, engine)
+            url = stack.enter_context(server(engine, tmp))
+            without, pooled = [], []
+            for _ in range(rounds):
+                without.append(toolkit_run(corpus, url, pool=False))
+                pooled.append(toolkit_run(corpus, url, pool=True))
+            assert {ok for _, ok in without + pooled} == {count}
+            rates = [count / statistics.median(s for s, _ in runs) for runs in (without, pooled)]
+            ratio = rates[1] / rates[0]
+            table.add_row(engine, f"{rates[0]:.0f} tests/s ({replaced[engine]})",
+                          f"{rates[1]:.0f} tests/s", f"{ratio:.2f}×",
+                          f"no slower {'✓' if ratio >= 0.95 else '✗'}")
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tests", type=int, default=500)
@@ -185,7 +217,15 @@ def main() -> None:
     parser.add_argument("--no-docker", action="store_true", help="no container start times")
     parser.add_argument("--random-only", action="store_true",
                         help="only the --random-settings overhead (SQLite, PostgreSQL)")
+    parser.add_argument("--pool-only", action="store_true",
+                        help="only the pool against a schema (PostgreSQL) or CREATE DATABASE "
+                             "(MariaDB) per test")
     args = parser.parse_args()
+    if args.pool_only:
+        with tempfile.TemporaryDirectory() as tmp_:
+            Console(width=140).print(pool_against_schemas(
+                Path(tmp_), ["postgresql", "mysql"], args.tests, args.rounds))
+        return
     if args.random_only:
         with tempfile.TemporaryDirectory() as tmp_:
             Console(width=140).print(random_settings_overhead(
@@ -197,7 +237,7 @@ def main() -> None:
                    "target"):
         table.add_column(column, justify="right")
     isolation = {"sqlite": "a new in-memory database",
-                 "postgresql": "a schema per test (scratch database)",
+                 "postgresql": "a database per test from the pool",
                  "clickhouse": "a database + HTTP session per test (18.16 server)"}
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))

@@ -128,11 +128,12 @@ class ClonePool:
                         self.doomed.clear()
                         break
                     # a ready clone first (a test may be waiting for it); released ones
-                    # are dropped when the pool is full, or before too many pile up
+                    # are dropped when the pool is full, or before too many pile up; with
+                    # recycle, a released one first: a reset is cheaper than a new clone
                     backlog = len(self.doomed) > 2 * self.size
                     full = len(self.ready) >= self.size
-                    doomed = self.doomed.popleft() if self.doomed and (full or backlog) \
-                        else None
+                    first = full or backlog or self.recycle is not None
+                    doomed = self.doomed.popleft() if self.doomed and first else None
                 if doomed is not None:
                     if self.recycle is not None and self._recycled(doomed):
                         db = doomed

@@ -242,11 +242,17 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
 
     def _end_session(self) -> None:
         """Now, not in the background: what a session holds reaches beyond its database
-        (advisory locks are the server's), so the next test must not find it."""
-        if not (self.conn.closed or self.conn.broken):
-            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                self.conn.rollback()
-            self.conn.execute("DISCARD ALL")
+        (advisory locks are the server's), so the next test must not find it. DISCARD ALL
+        but for the statements toolkit prepared itself (the proof's query, planned once per
+        connection): the test's own are deallocated by name."""
+        conn = self.conn
+        if conn.closed or conn.broken:
+            return
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        # one round trip; its first result is the test's prepared statements
+        for (name,) in conn.execute(END_SESSION).fetchall():
+            conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(name)))
 
     def keep(self, name: str) -> str:
         self.databases.release(keep=True)  # marked as the worker's: db.gc removes it later
@@ -259,7 +265,9 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
         """Put a used clone back as it was made, on the test's own connection, and prove it:
         every catalog row a test can add is gone, the public schema is the fresh one's, no
         setting, large object or other session is left."""
-        name = db.name  # its session was ended at release (DISCARD ALL)
+        name = db.name  # its session was ended at release
+        if state(conn) == self.fresh:
+            return True  # nothing outside the session changed (temporary tables, reads)
         assert self.public is not None
         owner, acl, comment = self.public
         with conn.transaction():
@@ -294,6 +302,11 @@ def _grants(acl: str | None, owner: str) -> list[tuple[str, list[str]]]:
     return grants
 
 
+# DISCARD ALL without DEALLOCATE ALL (and without DISCARD PLANS, which only drops cached
+# plans, whose results do not differ)
+END_SESSION = ("SELECT name FROM pg_prepared_statements WHERE name NOT LIKE '\\_pg3\\_%'; "
+               "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
+               "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES")
 # every schema a test can drop: all but the system's (temporary ones end with the session)
 SCHEMAS = """
 SELECT nspname FROM pg_namespace
@@ -313,32 +326,53 @@ SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a
  ORDER BY c.relname
 """
 STATE = """
-SELECT concat_ws(E'\\n',
-  (SELECT string_agg(format('%s/%s/%s/%s', nspname, nspowner::regrole, nspacl,
-                            obj_description(oid, 'pg_namespace')), ',' ORDER BY nspname)
-     FROM pg_namespace
-    WHERE nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%'),
-  (SELECT format('%s/%s/%s/%s/%s', datdba::regrole, datacl, datconnlimit, datallowconn,
-                 datistemplate) FROM pg_database WHERE datname = current_database()),
-  'settings=' || (SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d
-                    ON d.oid = s.setdatabase WHERE d.datname = current_database()),
-  'sessions=' || (SELECT count(*) FROM pg_stat_activity
-                   WHERE datname = current_database() AND pid <> pg_backend_pid()),
-  'prepared=' || (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()),
-  'descriptions=' || (SELECT count(*) FROM pg_description WHERE objoid >= 16384
-                        AND classoid <> 'pg_namespace'::regclass),
-  'seclabels=' || (SELECT count(*) FROM pg_seclabel WHERE objoid >= 16384),
-  'init_privs=' || (SELECT count(*) FROM pg_init_privs WHERE objoid >= 16384),
-  {catalogs})
+SELECT 'namespace', format('%s/%s/%s/%s', n.nspname, n.nspowner::regrole, n.nspacl,
+                           d.description)
+  FROM pg_namespace n LEFT JOIN pg_description d  -- obj_description() runs a query per row
+    ON d.objoid = n.oid AND d.classoid = 'pg_namespace'::regclass AND d.objsubid = 0
+ WHERE n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+UNION ALL
+SELECT 'database', format('%s/%s/%s/%s/%s', datdba::regrole, datacl, datconnlimit,
+                          datallowconn, datistemplate)
+  FROM pg_database WHERE datname = current_database()
+UNION ALL
+SELECT 'setting', s.setrole::text FROM pg_db_role_setting s JOIN pg_database d
+    ON d.oid = s.setdatabase WHERE d.datname = current_database()
+UNION ALL
+SELECT 'session', pid::text FROM pg_stat_get_activity(NULL) a JOIN pg_database d
+    ON d.oid = a.datid WHERE d.datname = current_database() AND pid <> pg_backend_pid()
+UNION ALL
+SELECT 'prepared', p.gid FROM pg_prepared_xact() p JOIN pg_database d ON d.oid = p.dbid
+ WHERE d.datname = current_database()
+UNION ALL
+SELECT 'description', objoid::text FROM pg_description
+ WHERE objoid >= 16384 AND classoid <> 'pg_namespace'::regclass
+UNION ALL
+SELECT 'seclabel', objoid::text FROM pg_seclabel WHERE objoid >= 16384
+UNION ALL
+SELECT 'init_privs', objoid::text FROM pg_init_privs WHERE objoid >= 16384
+{catalogs}
 """
 
 
 def state(conn: psycopg.Connection) -> str:
     """What a test can leave in a database, as text: equal for two databases when neither
-    holds anything the other does not (checked against a fresh clone)."""
-    names = [row[0] for row in conn.execute(CATALOGS).fetchall()]
-    counts = sql.SQL(",\n  ").join(
-        sql.SQL("{} || '=' || (SELECT count(*) FROM pg_catalog.{} WHERE oid >= 16384)").format(
-            sql.Literal(name), sql.Identifier(name)) for name in names)
-    row = conn.execute(sql.SQL(STATE).format(catalogs=counts)).fetchone()
-    return str(row[0]) if row else ""
+    holds anything the other does not (checked against a fresh clone). One UNION ALL,
+    prepared on the connection: planning it costs more than running it."""
+    rows = conn.execute(_state_query(conn), prepare=True).fetchall()
+    return "\n".join(sorted(f"{kind}={value}" for kind, value in rows))
+
+
+_STATE_QUERIES: dict[str, bytes] = {}
+
+
+def _state_query(conn: psycopg.Connection) -> bytes:
+    """STATE with one branch per catalog of this server (the same for every connection)."""
+    key = f"{conn.info.host}:{conn.info.port}"
+    if key not in _STATE_QUERIES:
+        names = [row[0] for row in conn.execute(CATALOGS).fetchall()]
+        objects = sql.SQL("").join(
+            sql.SQL("\nUNION ALL SELECT {}, oid::text FROM pg_catalog.{} WHERE oid >= 16384")
+            .format(sql.Literal(name), sql.Identifier(name)) for name in names)
+        _STATE_QUERIES[key] = sql.SQL(STATE).format(catalogs=objects).as_bytes(conn)
+    return _STATE_QUERIES[key]
