@@ -200,26 +200,39 @@ def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
     """A fresh clone of the template for this test: ``.url``, ``.name``, ``.engine``."""
     from toolkit.core import clone
 
+    def timed(**seconds: float | bool) -> None:  # into this phase's report (teardown's too)
+        request.node.user_properties.append((TIMING, {
+            k: round(v, 6) if isinstance(v, float) else v for k, v in seconds.items()}))
+
+    started = time.perf_counter()
     if toolkit_pool is not None:
         try:
             db = toolkit_pool.take()
             _randomize(request, db)
         except ToolkitError as exc:
             pytest.fail(f"toolkit: {exc}", pytrace=False)
-        timing = toolkit_pool.stats.takes[-1]
-        request.node.user_properties.append((TIMING, {"wait_s": round(timing.wait_s, 6),
-                                                      "hit": timing.hit}))
+        taken = toolkit_pool.stats.takes[-1]
+        timed(wait_s=taken.wait_s, handover_s=time.perf_counter() - started - taken.wait_s,
+              hit=taken.hit)
         request.node.stash[CLONE] = (db, toolkit_settings.keep_failed)
         try:
             yield db
         finally:
+            released = time.perf_counter()
             toolkit_pool.release(db)  # dropped in the background, or kept when it failed
+            timed(drop_s=time.perf_counter() - released)
         return
     try:
         with clone(toolkit_settings, toolkit_template) as db:
+            timed(wait_s=time.perf_counter() - started, handover_s=0.0, hit=False,
+                  pooled=False)
             _randomize(request, db)
             request.node.stash[CLONE] = (db, toolkit_settings.keep_failed)
-            yield db
+            try:
+                yield db
+            finally:
+                released = time.perf_counter()
+        timed(drop_s=time.perf_counter() - released)
     except ToolkitError as exc:
         pytest.fail(f"toolkit: {exc}", pytrace=False)
 
@@ -478,18 +491,25 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def _timings(terminalreporter: pytest.TerminalReporter) -> None:
-    """--toolkit-timings: each test's wait for its clone, and the pools' hit rate."""
-    rows = [(report.nodeid, value) for key_ in ("passed", "failed", "error")
-            for report in terminalreporter.stats.get(key_, [])
-            if getattr(report, "when", "") == "call"
-            for key, value in getattr(report, "user_properties", []) if key == TIMING]
+    """--toolkit-timings: each test's wait for its clone, the hand-over (random settings
+    included), what dropping it cost the test (nothing but a hand-back with a pool, whose thread
+    drops it), and the pools' hit rate."""
+    tests: dict[str, dict[str, Any]] = {}
+    for reports in terminalreporter.stats.values():  # a passed teardown is filed under ""
+        for report in reports:
+            for key, value in getattr(report, "user_properties", []):
+                if key == TIMING:  # each phase's report carries all so far: merge them
+                    tests.setdefault(report.nodeid, {}).update(value)
+    rows = [(nodeid, value) for nodeid, value in tests.items() if "wait_s" in value]
     if not rows:
         return
     terminalreporter.section("toolkit: clone timings")
+    terminalreporter.write_line(f"  {'wait':>8}     {'hand-over':>9}    {'drop':>8}     pool")
     for nodeid, value in sorted(rows, key=lambda r: -float(r[1]["wait_s"])):
-        ready = "ready" if value["hit"] else "waited"
-        terminalreporter.write_line(f"  {float(value['wait_s']) * 1000:8.2f} ms  {ready:6}  "
-                                    f"{nodeid}")
+        ready = "ready" if value["hit"] else "waited" if value.get("pooled", True) else "made"
+        terminalreporter.write_line(
+            f"  {float(value['wait_s']) * 1000:8.2f} ms  {float(value['handover_s']) * 1000:8.2f}"
+            f" ms  {float(value.get('drop_s', 0.0)) * 1000:8.2f} ms  {ready:6}  {nodeid}")
     hits = sum(bool(v["hit"]) for _, v in rows)
     terminalreporter.write_line(f"  pool hit rate: {hits}/{len(rows)} "
                                 f"({100 * hits / len(rows):.0f}%)")
