@@ -6,6 +6,10 @@ per test (p50, p95, from pytest's own phase durations) and the suite's wall time
 with ``-n 2``.
 
     python -m bench.pool [--engines postgresql,mysql,sqlite] [--tests 200] [--body-ms 0]
+
+On PostgreSQL pytest-postgresql 6+ runs the same suite too (`pip install -e '.[bench]'`): its
+noproc fixture on the same server, its template built by the same Alembic history, a database
+per test cloned from it.
 """
 
 from __future__ import annotations
@@ -67,10 +71,39 @@ def rollback_db(head_engine):
     outer.rollback()
     conn.close()
 
+if os.environ["BENCH_FIXTURE"] == "pytest-postgresql":
+    import subprocess, sys
+    from pytest_postgresql import factories
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import StaticPool
+
+    def migrate(host, port, user, dbname, password, **_):
+        """pytest-postgresql's template, built by the same Alembic history."""
+        url = make_url(os.environ["TOOLKIT_DATABASE_URL"]).set(database=dbname)
+        subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], check=True,
+                       env={**os.environ, "DATABASE_URL": url.render_as_string(False)})
+
+    _server = make_url(os.environ["TOOLKIT_DATABASE_URL"])
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    postgresql_noproc = factories.postgresql_noproc(
+        host=_server.host, port=_server.port, user=_server.username,
+        password=_server.password or "", dbname=f"bench_pp_{_worker}", load=[migrate])
+    postgresql = factories.postgresql("postgresql_noproc")
+
+    @pytest.fixture
+    def pp_db(postgresql):
+        engine = sa.create_engine("postgresql+psycopg://", creator=lambda: postgresql,
+                                  poolclass=StaticPool)
+        with engine.connect() as conn:
+            yield conn
+        engine.dispose()
+
 @pytest.fixture
 def db(request):
     if os.environ["BENCH_FIXTURE"] == "rollback":
         yield request.getfixturevalue("rollback_db")
+    elif os.environ["BENCH_FIXTURE"] == "pytest-postgresql":
+        yield request.getfixturevalue("pp_db")
     else:
         toolkit_db = request.getfixturevalue("toolkit_db")
         with toolkit_db.engine.connect() as conn:
@@ -89,7 +122,8 @@ def test_touch(db, i):
 '''
 
 CONTENDERS = {"toolkit_db (pool)": ("toolkit", []), "toolkit_db (no pool)":
-              ("toolkit", ["--toolkit-no-pool"]), "rollback recipe": ("rollback", [])}
+              ("toolkit", ["--toolkit-no-pool"]), "rollback recipe": ("rollback", []),
+              "pytest-postgresql": ("pytest-postgresql", [])}
 
 
 def project(tmp: Path, tests: int, body_ms: float) -> Path:
@@ -141,7 +175,8 @@ def main() -> None:
             run(shop, url, "toolkit", ["--toolkit-no-pool"], 1)  # build the template once
             for workers in (1, 2):
                 results = {name: run(shop, url, fixture, extra, workers)
-                           for name, (fixture, extra) in CONTENDERS.items()}
+                           for name, (fixture, extra) in CONTENDERS.items()
+                           if fixture != "pytest-postgresql" or engine == "postgresql"}
                 base_p50 = statistics.median(results["rollback recipe"][1])
                 base_wall = results["rollback recipe"][0]
                 for name, (wall, phases) in results.items():
