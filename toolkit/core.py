@@ -58,7 +58,10 @@ class Clone:
 
     def warm(self) -> None:
         """Build the engine now, keeping its connections, one of them opened here (the
-        dialect initialised): what the first use of ``engine`` costs is paid by the caller."""
+        dialect initialised): what the first use of ``engine`` costs is paid by the caller.
+        Nothing to do when it is already warm (a clone a pool reset for the next test)."""
+        if self._engine is not None and isinstance(self._engine.pool, QueuePool):
+            return
         self.dispose()
         self._engine = self._create_engine(poolclass=QueuePool, pool_size=1, max_overflow=-1)
         self._engine.connect().close()  # back into the engine's pool, open

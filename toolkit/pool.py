@@ -61,14 +61,16 @@ class ClonePool:
     """``prepare`` readies a new clone in the background (default: ``Clone.warm``, an engine
     with a connection open). ``recycle``, when given, may return a released clone to the pool
     instead of dropping it: it runs in the background too and returns True only when it has
-    proved the clone is as fresh as a new one (then ``prepare`` runs again)."""
+    proved the clone is as fresh as a new one (then ``prepare`` runs again). ``on_release``
+    runs on the test's time, before the clone is handed back (what must end at once)."""
 
     def __init__(self, settings: Settings, template: Template, size: int | None = None,
                  prepare: Callable[[Clone], None] = Clone.warm,
-                 recycle: Callable[[Clone], bool] | None = None) -> None:
+                 recycle: Callable[[Clone], bool] | None = None,
+                 on_release: Callable[[Clone], None] | None = None) -> None:
         self.settings, self.template = settings, template
         self.size = size or settings.pool_size or default_size()
-        self.prepare, self.recycle = prepare, recycle
+        self.prepare, self.recycle, self.on_release = prepare, recycle, on_release
         self.ready: collections.deque[Clone] = collections.deque()
         self.doomed: collections.deque[Clone] = collections.deque()
         self.stats = Stats()
@@ -102,6 +104,12 @@ class ClonePool:
             return
         if self.recycle is None:
             db.dispose()  # its connections close now: released clones must not pile them up
+        elif self.on_release is not None:
+            try:
+                self.on_release(db)
+            except Exception as exc:  # it cannot be reused then: its connections close
+                log.debug("clone %s: %s", db.name, exc)
+                db.dispose()
         with self._cond:
             self.doomed.append(db)
             self._cond.notify_all()
@@ -177,10 +185,19 @@ class ClonePool:
 
 @contextmanager
 def pool(settings: Settings, template: Template, size: int | None = None,
-         prepare: Callable[[Clone], None] = Clone.warm,
-         recycle: Callable[[Clone], bool] | None = None) -> Iterator[ClonePool]:
-    """A pool of ready clones of ``template`` for the block; nothing of it outlives the block."""
-    made = ClonePool(settings, template, size, prepare, recycle)
+         prepare: Callable[[Clone], None] | None = None,
+         recycle: Callable[[Clone], bool] | None = None,
+         on_release: Callable[[Clone], None] | None = None) -> Iterator[ClonePool]:
+    """A pool of ready clones of ``template`` for the block; nothing of it outlives the block.
+    On PostgreSQL (without hooks of the caller's), released clones are reset and reused when
+    the reset is proved complete (toolkit.engines.pg_reset), else dropped."""
+    if prepare is None and recycle is None and urls.kind(urls.parse(settings.database_url)) \
+            == "postgresql":
+        from toolkit.engines.pg_reset import Recycler
+
+        recycler = Recycler()
+        prepare, recycle, on_release = recycler.prepare, recycler.recycle, recycler.release
+    made = ClonePool(settings, template, size, prepare or Clone.warm, recycle, on_release)
     try:
         yield made
     finally:

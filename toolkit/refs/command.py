@@ -114,7 +114,7 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
     tmp_root = Path(tempfile.mkdtemp(prefix="toolkit-refs-"))
     config = Config(settings, url, template_url, timeout or settings.references_timeout_s,
                     jobs or os.cpu_count() or 1, keep_failed, tmp_root, overrides, client,
-                    pool, blank is not None)
+                    pool)
     if seed is None and (random_settings or order == "random"):
         seed = secrets.randbelow(1_000_000)
     if seed is not None:

@@ -75,7 +75,6 @@ class Config:
     overrides: tuple[tuple[str, str], ...] = ()  # ClickHouse settings for every test
     client: list[str] | None = None  # a server under test's clickhouse-client
     pool: bool = False  # PostgreSQL, MariaDB: a database per test from each worker's pool
-    blank: bool = False  # template_url is a blank database made for the run (resets provable)
 
 
 class ServerWatch(Protocol):
@@ -92,7 +91,7 @@ class ServerWatch(Protocol):
 
 def backend_for(config: Config) -> Backend:
     return make_backend(config.settings, config.url, config.template_url, config.tmp_root,
-                        config.overrides, config.client, config.pool, config.blank)
+                        config.overrides, config.client, config.pool)
 
 
 def run_one(backend: Backend, job: Job, tmp_root: Path) -> Outcome:

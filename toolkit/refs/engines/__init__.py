@@ -76,11 +76,11 @@ def engine_of(url: str) -> str:
 
 def make_backend(settings: Settings, url: str, template_url: str | None, workdir: Path,
                  overrides: tuple[tuple[str, str], ...] = (), client: list[str] | None = None,
-                 pool: bool = False, blank: bool = False) -> Backend:
+                 pool: bool = False) -> Backend:
     """The backend for ``url``; files it needs (SQLite databases) go under ``workdir``;
     ``overrides`` are ClickHouse settings for every test, ``client`` the clickhouse-client of
     a server under test; ``pool``: PostgreSQL and MariaDB take each test's database from a
-    pool of clones of ``template_url`` (reset and reused when it is a ``blank`` database)."""
+    pool of clones of ``template_url``."""
     engine = engine_of(url)
     if url.startswith("clickhouse:"):
         from toolkit.refs.engines.clickhouse_server import ClickHouseServerBackend
@@ -94,7 +94,7 @@ def make_backend(settings: Settings, url: str, template_url: str | None, workdir
     if engine == "postgresql":
         from toolkit.refs.engines.postgresql import PooledPostgreSQLBackend, PostgreSQLBackend
         if pool and template_url:
-            return PooledPostgreSQLBackend(url, template_url, settings, recycle=blank)
+            return PooledPostgreSQLBackend(url, template_url, settings)
         return PostgreSQLBackend(url, template_url, settings)
     from toolkit.refs.engines.mysql import MySQLBackend, PooledMySQLBackend
     if pool and template_url:

@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.types.string import TextLoader
 
 from toolkit import urls
-from toolkit.engines import Engine, get_engine
+from toolkit.engines import Engine, get_engine, pg_reset
 from toolkit.engines.postgresql import connect_kwargs
 from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
@@ -198,35 +198,29 @@ SELECT 'ALTER DATABASE … SET' FROM pg_db_role_setting s JOIN pg_database d ON 
 
 class PooledPostgreSQLBackend(PostgreSQLBackend):
     """A database of its own per test, from the worker's pool of clones of the template (the
-    run's blank database when the project has no migrations). With ``recycle`` (a blank
-    template), a released database is reset and handed out again only when ``state`` proves it
-    equal to a fresh clone; anything else is dropped."""
+    run's blank database when the project has no migrations). A released database is reset
+    and handed out again when toolkit.engines.pg_reset proves it equal to a fresh clone;
+    anything else is dropped."""
 
-    def __init__(self, url: str, template_url: str, settings: Settings,
-                 recycle: bool = False) -> None:
+    def __init__(self, url: str, template_url: str, settings: Settings) -> None:
         from toolkit.refs.engines.pooled import PooledDatabases
 
         self.url = urls.parse(url)
         self.settings = settings
         self.template = urls.parse(template_url).database
         self.scratch = None
-        self.fresh: str | None = None  # state() of a fresh clone, the proof's reference
-        self.public: tuple[str, str | None, str | None] | None = None  # owner, acl, comment
-        self.recycle = recycle  # set before the pool's thread starts connecting
+        self.fresh: pg_reset.Snapshot | None = None  # of the first clone, untouched
         self.databases = PooledDatabases(
             settings, url, str(self.template), self._connect,
-            lambda conn: not (conn.closed or conn.broken), self._reset if recycle else None)
+            lambda conn: not (conn.closed or conn.broken), self._reset)
         self.name = ""
 
     def _connect(self, database: str | None) -> psycopg.Connection:
         conn = super()._connect(database)
-        # a connection outlives its test here, and a reset's DISCARD ALL drops prepared
-        # statements on the server behind psycopg's back: prepare none
+        # a connection outlives its test here: psycopg prepares only what toolkit asks it to
         conn.prepare_threshold = None
-        if self.recycle and self.fresh is None:
-            # the first clone, untouched: what every reset must give back
-            self.fresh = state(conn)
-            self.public = conn.execute(PUBLIC).fetchone()
+        if self.fresh is None:  # the pool's thread, on its first clone
+            self.fresh = pg_reset.snapshot(conn)
         return conn
 
     def create(self, name: str) -> str:
@@ -237,22 +231,8 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
         return ""  # a database of its own: nothing shared to escape into
 
     def drop(self, name: str) -> None:
-        self._end_session()
+        pg_reset.end_session(self.conn)
         self.databases.release()
-
-    def _end_session(self) -> None:
-        """Now, not in the background: what a session holds reaches beyond its database
-        (advisory locks are the server's), so the next test must not find it. DISCARD ALL
-        but for the statements toolkit prepared itself (the proof's query, planned once per
-        connection): the test's own are deallocated by name."""
-        conn = self.conn
-        if conn.closed or conn.broken:
-            return
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            conn.rollback()
-        # one round trip; its first result is the test's prepared statements
-        for (name,) in conn.execute(END_SESSION).fetchall():
-            conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(name)))
 
     def keep(self, name: str) -> str:
         self.databases.release(keep=True)  # marked as the worker's: db.gc removes it later
@@ -262,117 +242,5 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
         self.databases.close()
 
     def _reset(self, db: Clone, conn: psycopg.Connection) -> bool:
-        """Put a used clone back as it was made, on the test's own connection, and prove it:
-        every catalog row a test can add is gone, the public schema is the fresh one's, no
-        setting, large object or other session is left."""
-        name = db.name  # its session was ended at release
-        if state(conn) == self.fresh:
-            return True  # nothing outside the session changed (temporary tables, reads)
-        assert self.public is not None
-        owner, acl, comment = self.public
-        with conn.transaction():
-            for (schema,) in conn.execute(SCHEMAS).fetchall():
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-            conn.execute("CREATE SCHEMA public")
-            conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(
-                sql.Identifier(owner)))
-            for grantee, privileges in _grants(acl, owner):
-                conn.execute(sql.SQL("GRANT {} ON SCHEMA public TO {}").format(
-                    sql.SQL(", ".join(privileges)),
-                    sql.Identifier(grantee) if grantee else sql.SQL("PUBLIC")))
-            if comment is not None:
-                conn.execute(sql.SQL("COMMENT ON SCHEMA public IS {}").format(
-                    sql.Literal(comment)))
-            conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(
-                sql.Identifier(name)))
-            conn.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
-        return state(conn) == self.fresh
-
-
-def _grants(acl: str | None, owner: str) -> list[tuple[str, list[str]]]:
-    """(grantee, privileges) of a schema's aclitem[] text, the owner's own left out ('' is
-    PUBLIC)."""
-    grants = []
-    for item in (acl or "{}").strip("{}").split(","):
-        grantee, _, rest = item.partition("=")
-        words = [{"U": "USAGE", "C": "CREATE"}[c] for c in rest.split("/")[0] if c in "UC"]
-        if item and grantee.strip('"') != owner and words:
-            grants.append((grantee.strip('"'), words))
-    return grants
-
-
-# DISCARD ALL without DEALLOCATE ALL (and without DISCARD PLANS, which only drops cached
-# plans, whose results do not differ)
-END_SESSION = ("SELECT name FROM pg_prepared_statements WHERE name NOT LIKE '\\_pg3\\_%'; "
-               "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
-               "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES")
-# every schema a test can drop: all but the system's (temporary ones end with the session)
-SCHEMAS = """
-SELECT nspname FROM pg_namespace
- WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-   AND nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
-"""
-PUBLIC = """
-SELECT nspowner::regrole::text, nspacl::text, obj_description(oid, 'pg_namespace')
-  FROM pg_namespace WHERE nspname = 'public'
-"""
-# catalogs of this database whose rows a test can add, each with an oid column: user objects
-# get oids from 16384 (FirstNormalObjectId) on
-CATALOGS = """
-SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'oid'
- WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r' AND NOT c.relisshared
-   AND c.relname <> 'pg_namespace'
- ORDER BY c.relname
-"""
-STATE = """
-SELECT 'namespace', format('%s/%s/%s/%s', n.nspname, n.nspowner::regrole, n.nspacl,
-                           d.description)
-  FROM pg_namespace n LEFT JOIN pg_description d  -- obj_description() runs a query per row
-    ON d.objoid = n.oid AND d.classoid = 'pg_namespace'::regclass AND d.objsubid = 0
- WHERE n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
-UNION ALL
-SELECT 'database', format('%s/%s/%s/%s/%s', datdba::regrole, datacl, datconnlimit,
-                          datallowconn, datistemplate)
-  FROM pg_database WHERE datname = current_database()
-UNION ALL
-SELECT 'setting', s.setrole::text FROM pg_db_role_setting s JOIN pg_database d
-    ON d.oid = s.setdatabase WHERE d.datname = current_database()
-UNION ALL
-SELECT 'session', pid::text FROM pg_stat_get_activity(NULL) a JOIN pg_database d
-    ON d.oid = a.datid WHERE d.datname = current_database() AND pid <> pg_backend_pid()
-UNION ALL
-SELECT 'prepared', p.gid FROM pg_prepared_xact() p JOIN pg_database d ON d.oid = p.dbid
- WHERE d.datname = current_database()
-UNION ALL
-SELECT 'description', objoid::text FROM pg_description
- WHERE objoid >= 16384 AND classoid <> 'pg_namespace'::regclass
-UNION ALL
-SELECT 'seclabel', objoid::text FROM pg_seclabel WHERE objoid >= 16384
-UNION ALL
-SELECT 'init_privs', objoid::text FROM pg_init_privs WHERE objoid >= 16384
-{catalogs}
-"""
-
-
-def state(conn: psycopg.Connection) -> str:
-    """What a test can leave in a database, as text: equal for two databases when neither
-    holds anything the other does not (checked against a fresh clone). One UNION ALL,
-    prepared on the connection: planning it costs more than running it."""
-    rows = conn.execute(_state_query(conn), prepare=True).fetchall()
-    return "\n".join(sorted(f"{kind}={value}" for kind, value in rows))
-
-
-_STATE_QUERIES: dict[str, bytes] = {}
-
-
-def _state_query(conn: psycopg.Connection) -> bytes:
-    """STATE with one branch per catalog of this server (the same for every connection)."""
-    key = f"{conn.info.host}:{conn.info.port}"
-    if key not in _STATE_QUERIES:
-        names = [row[0] for row in conn.execute(CATALOGS).fetchall()]
-        objects = sql.SQL("").join(
-            sql.SQL("\nUNION ALL SELECT {}, oid::text FROM pg_catalog.{} WHERE oid >= 16384")
-            .format(sql.Literal(name), sql.Identifier(name)) for name in names)
-        _STATE_QUERIES[key] = sql.SQL(STATE).format(catalogs=objects).as_bytes(conn)
-    return _STATE_QUERIES[key]
+        assert self.fresh is not None
+        return pg_reset.reset(conn, self.fresh, db.name)

@@ -1,0 +1,410 @@
+"""Resetting a used PostgreSQL clone to its template, and proving the reset complete, so a pool
+can hand it out again instead of dropping it and making a new one (~18 ms of server work).
+
+The proof compares what a test can leave in a database with a snapshot of a fresh clone:
+- every catalog row of this database a test can add (oid from 16384, FirstNormalObjectId, on),
+  whole, so in-place changes (a renamed table, a replaced function, a new grant) count too;
+  pg_class by its columns that say what a relation is, not by its sizes and vacuum counters;
+- columns, indexes, inheritance, sequences' definitions, comments, security labels;
+- schemas by name, owner, privileges and comment; the database's owner, privileges,
+  connection limit and settings; other sessions and prepared transactions on it;
+- every table's rows (a hash of their text, in order) and every sequence's position.
+
+A reset puts back what it can: a blank template's schemas are dropped and the public schema
+made again as it was; a template's tables get their rows back (only those whose hash changed)
+and sequences their positions. Anything else a test changed (a table added or altered) fails
+the proof, and the pool drops that clone as before."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.pool import QueuePool
+
+if TYPE_CHECKING:
+    from toolkit.core import Clone
+
+# DISCARD ALL without DEALLOCATE ALL (toolkit's own prepared statements stay: planning the
+# proof costs more than running it) and without DISCARD PLANS (cached plans change no result);
+# the first result lists the test's own prepared statements, deallocated by name
+END_SESSION = ("SELECT name FROM pg_prepared_statements WHERE name NOT LIKE '\\_pg3\\_%'; "
+               "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
+               "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES")
+# every schema a test can drop: all but the system's (temporary ones end with the session)
+SCHEMAS = """
+SELECT nspname FROM pg_namespace
+ WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+"""
+PUBLIC = """
+SELECT nspowner::regrole::text, nspacl::text, obj_description(oid, 'pg_namespace')
+  FROM pg_namespace WHERE nspname = 'public'
+"""
+# catalogs of this database with an oid column, pg_class and pg_namespace compared apart
+CATALOGS = """
+SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'oid'
+ WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r' AND NOT c.relisshared
+   AND c.relname NOT IN ('pg_namespace', 'pg_class')
+ ORDER BY c.relname
+"""
+STATE = """
+SELECT 'namespace', format('%s/%s/%s/%s', n.nspname, n.nspowner::regrole, n.nspacl,
+                           d.description)
+  FROM pg_namespace n LEFT JOIN pg_description d  -- obj_description() runs a query per row
+    ON d.objoid = n.oid AND d.classoid = 'pg_namespace'::regclass AND d.objsubid = 0
+ WHERE n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+UNION ALL
+SELECT 'database', format('%s/%s/%s/%s/%s', datdba::regrole, datacl, datconnlimit,
+                          datallowconn, datistemplate)
+  FROM pg_database WHERE datname = current_database()
+UNION ALL
+SELECT 'setting', format('%s/%s', s.setrole, s.setconfig) FROM pg_db_role_setting s
+  JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = current_database()
+UNION ALL
+SELECT 'session', a.pid::text FROM pg_stat_get_activity(NULL) a JOIN pg_database d
+    ON d.oid = a.datid WHERE d.datname = current_database() AND a.pid <> pg_backend_pid()
+UNION ALL
+SELECT 'prepared', p.gid FROM pg_prepared_xact() p JOIN pg_database d ON d.oid = p.dbid
+ WHERE d.datname = current_database()
+UNION ALL
+SELECT 'class', format('%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s', oid, relname, relnamespace,
+                       reltype, relowner, relam, relkind, relnatts, relchecks, relacl,
+                       reloptions, relpersistence, relrowsecurity, relispartition)
+  FROM pg_class WHERE oid >= 16384 AND relpersistence <> 't'
+UNION ALL
+SELECT 'attribute', md5(string_agg(a::text, ',' ORDER BY attrelid, attnum))
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+ WHERE a.attrelid >= 16384 AND c.relpersistence <> 't'
+UNION ALL
+SELECT 'index', md5(string_agg(i::text, ',' ORDER BY indexrelid))
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indexrelid >= 16384 AND c.relpersistence <> 't'
+UNION ALL
+SELECT 'inherits', md5(string_agg(i::text, ',' ORDER BY inhrelid, inhseqno))
+  FROM pg_inherits i WHERE inhrelid >= 16384
+UNION ALL
+SELECT 'sequence', md5(string_agg(s::text, ',' ORDER BY seqrelid))
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+ WHERE s.seqrelid >= 16384 AND c.relpersistence <> 't'
+UNION ALL
+SELECT 'description', md5(string_agg(d::text, ',' ORDER BY objoid, classoid, objsubid))
+  FROM pg_description d WHERE objoid >= 16384 AND classoid <> 'pg_namespace'::regclass
+UNION ALL
+SELECT 'seclabel', md5(string_agg(s::text, ',' ORDER BY objoid)) FROM pg_seclabel s
+ WHERE objoid >= 16384
+UNION ALL
+SELECT 'init_privs', md5(string_agg(p::text, ',' ORDER BY objoid)) FROM pg_init_privs p
+ WHERE objoid >= 16384
+UNION ALL
+SELECT 'largeobject', md5(string_agg(l::text, ',' ORDER BY loid, pageno)) FROM pg_largeobject l
+{catalogs}
+"""
+# the tables whose rows a reset restores, and the sequences whose positions
+# (as JSON text: the same whatever loaders the connection has)
+TABLES = """
+SELECT json_build_array(n.nspname, c.relname,
+                        json_agg(a.attname ORDER BY a.attnum)
+                          FILTER (WHERE a.attgenerated = ''))::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND c.oid >= 16384
+ GROUP BY n.nspname, c.relname ORDER BY n.nspname, c.relname
+"""
+SEQUENCES = """
+SELECT json_build_array(n.nspname, c.relname)::text FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'S' AND c.relpersistence <> 't' AND c.oid >= 16384
+ ORDER BY n.nspname, c.relname
+"""
+
+
+@dataclasses.dataclass
+class Snapshot:
+    """A fresh clone, as a reset must give it back."""
+
+    state: str
+    public: tuple[str, str | None, str | None]  # the public schema's owner, acl, comment
+    blank: bool  # no schema, relation or routine of its own: a reset may drop every schema
+    tables: dict[str, tuple[list[str], bytes, str]]  # name: (columns, COPY text, rows' hash)
+    sequences: dict[str, tuple[int, bool]]  # name: (last_value, is_called)
+    names: dict[str, sql.Identifier] = dataclasses.field(default_factory=dict)  # quoted
+    probe: bytes = b""  # the query of rows' hashes and sequences' positions
+
+
+def end_session(conn: psycopg.Connection) -> None:
+    """What a test's session holds ends now, on the test's own time: some of it reaches beyond
+    its database (advisory locks are the server's)."""
+    if conn.closed or conn.broken:
+        return
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    with conn.cursor() as cur:
+        cur.execute(END_SESSION)  # one round trip
+        prepared = cur.fetchall()
+    for (name,) in prepared:
+        conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(name)))
+
+
+def snapshot(conn: psycopg.Connection) -> Snapshot:
+    """A fresh clone's state, rows and sequence positions (read once per pool)."""
+    public = conn.execute(PUBLIC).fetchone()
+    assert public is not None
+    tables: dict[str, tuple[list[str], bytes, str]] = {}
+    names: dict[str, sql.Identifier] = {}
+    for (found,) in conn.execute(TABLES).fetchall():
+        schema, table, columns = json.loads(found)
+        name = f"{schema}.{table}"
+        names[name] = sql.Identifier(schema, table)
+        data = bytearray()
+        with conn.cursor().copy(sql.SQL("COPY {} ({}) TO STDOUT").format(
+                names[name], _columns(columns))) as copy:
+            for chunk in copy:
+                data += chunk
+        tables[name] = (columns, bytes(data), "")
+    sequences = {}
+    for (found,) in conn.execute(SEQUENCES).fetchall():
+        schema, seq = json.loads(found)
+        names[f"{schema}.{seq}"] = sql.Identifier(schema, seq)
+        sequences[f"{schema}.{seq}"] = (0, False)
+    snap = Snapshot(state(conn), (str(public[0]), public[1], public[2]), False, tables,
+                    sequences, names)
+    snap.probe = _probe_query(conn, snap)
+    rows, positions = _probe(conn, snap)
+    snap.tables = {name: (cols, data, rows[name]) for name, (cols, data, _) in tables.items()}
+    snap.sequences = positions
+    snap.blank = not tables and not sequences and not conn.execute(USER_OBJECTS).fetchone()
+    return snap
+
+
+# anything of its own in a fresh clone besides an empty public schema
+USER_OBJECTS = """
+SELECT 1 FROM pg_class WHERE oid >= 16384 AND relpersistence <> 't'
+UNION ALL SELECT 1 FROM pg_proc WHERE oid >= 16384
+UNION ALL SELECT 1 FROM pg_type WHERE oid >= 16384
+UNION ALL SELECT 1 FROM pg_namespace WHERE nspname NOT IN ('public', 'pg_catalog',
+    'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg\\_temp\\_%'
+    AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+UNION ALL SELECT 1 FROM pg_extension WHERE oid >= 16384
+LIMIT 1
+"""
+
+
+def reset(conn: psycopg.Connection, snap: Snapshot, database: str,
+          settle_s: float = 0.2, on_settings: Callable[[], None] = lambda: None) -> bool:
+    """Put a used clone back as ``snap`` saw it, on a connection of its own with the test's
+    session already ended; True only when the proof holds afterwards. A session the test
+    left on it gets ``settle_s`` to go (closed connections take a moment to leave).
+    ``on_settings`` hears of database-level settings reset: a connection opened while they
+    were set has them as its session defaults, and must not be kept."""
+    current = state(conn)
+    if "session=" in current:
+        deadline = time.monotonic() + settle_s
+        while _others(conn, database):
+            if time.monotonic() >= deadline:
+                return False  # still in use: not ours to reset
+            time.sleep(0.005)  # a backend that was told to exit, going: polled, bounded
+        current = state(conn)
+    if "setting=" in current and "setting=" not in snap.state:  # ALTER DATABASE … SET
+        _reset_settings(conn, database)
+        on_settings()
+        current = state(conn)
+    if current != snap.state and snap.blank:
+        _reset_blank(conn, snap, database)
+        on_settings()
+        current = state(conn)
+    if current != snap.state:
+        return False  # a table added or altered: only a new clone is that template
+    # rows and sequence positions; putting them back changes no catalog row
+    rows, positions = _probe(conn, snap)
+    stale = [name for name, (_, _, fresh) in snap.tables.items() if rows[name] != fresh]
+    moved = [name for name, fresh in snap.sequences.items() if positions[name] != fresh]
+    if not (stale or moved):
+        return True
+    _restore(conn, snap, stale, moved)
+    rows, positions = _probe(conn, snap)
+    return all(rows[n] == h for n, (_, _, h) in snap.tables.items()) and \
+        positions == snap.sequences
+
+
+def _others(conn: psycopg.Connection, database: str) -> bool:
+    row = conn.execute("SELECT count(*) FROM pg_stat_get_activity(NULL) a JOIN pg_database d "
+                       "ON d.oid = a.datid WHERE d.datname = %s AND a.pid <> pg_backend_pid()",
+                       (database,)).fetchone()
+    return bool(row and int(row[0]))  # text or int: the connection may load all as text
+
+
+def _reset_blank(conn: psycopg.Connection, snap: Snapshot, database: str) -> None:
+    """A blank template's clone: every schema dropped, public made again as it was."""
+    owner, acl, comment = snap.public
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '2s'")
+        for (schema,) in conn.execute(SCHEMAS).fetchall():
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        conn.execute("CREATE SCHEMA public")
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(owner)))
+        for grantee, privileges in grants(acl, owner):
+            conn.execute(sql.SQL("GRANT {} ON SCHEMA public TO {}").format(
+                sql.SQL(", ".join(privileges)),
+                sql.Identifier(grantee) if grantee else sql.SQL("PUBLIC")))
+        if comment is not None:
+            conn.execute(sql.SQL("COMMENT ON SCHEMA public IS {}").format(sql.Literal(comment)))
+        _reset_settings(conn, database)
+        conn.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
+
+
+def _reset_settings(conn: psycopg.Connection, database: str) -> None:
+    conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(sql.Identifier(database)))
+    conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(
+        sql.Identifier(database)))
+
+
+def _restore(conn: psycopg.Connection, snap: Snapshot, stale: list[str],
+             moved: list[str]) -> None:
+    """The template's rows back into ``stale`` tables (triggers and foreign keys off, as a
+    restore of a dump does), the template's positions into ``moved`` sequences."""
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '2s'")
+        conn.execute("SET LOCAL session_replication_role = replica")
+        for name in stale:
+            columns, data, _ = snap.tables[name]
+            conn.execute(sql.SQL("DELETE FROM ONLY {}").format(snap.names[name]))
+            if data:
+                with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                        snap.names[name], _columns(columns))) as copy:
+                    copy.write(data)
+        for name in moved:
+            value, called = snap.sequences[name]
+            conn.execute(sql.SQL("SELECT setval({}, %s, %s)").format(
+                sql.Literal(snap.names[name].as_string(conn))), (value, called))
+
+
+def _columns(names: list[str] | None) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names or [])
+
+
+def _probe_query(conn: psycopg.Connection, snap: Snapshot) -> bytes:
+    parts = [sql.SQL("SELECT 't', {}, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY "
+                     "t::text), '')) FROM ONLY {} t").format(sql.Literal(name),
+                                                             snap.names[name])
+             for name in snap.tables]
+    parts += [sql.SQL("SELECT 's', {}, format('%s/%s', last_value, is_called) FROM {}").format(
+        sql.Literal(name), snap.names[name]) for name in snap.sequences]
+    if not parts:
+        return b""
+    return sql.SQL(" UNION ALL ").join(parts).as_bytes(conn)
+
+
+def _probe(conn: psycopg.Connection, snap: Snapshot
+           ) -> tuple[dict[str, str], dict[str, tuple[int, bool]]]:
+    """Each table's rows' hash and each sequence's position."""
+    rows: dict[str, str] = {}
+    positions: dict[str, tuple[int, bool]] = {}
+    if not snap.probe:
+        return rows, positions
+    for kind, name, value in conn.execute(snap.probe, prepare=True).fetchall():
+        if kind == "t":
+            rows[name] = value
+        else:
+            last, called = value.split("/")
+            positions[name] = (int(last), called in ("true", "t"))
+    return rows, positions
+
+
+def grants(acl: str | None, owner: str) -> list[tuple[str, list[str]]]:
+    """(grantee, privileges) of a schema's aclitem[] text, the owner's own left out ('' is
+    PUBLIC)."""
+    result = []
+    for item in (acl or "{}").strip("{}").split(","):
+        grantee, _, rest = item.partition("=")
+        words = [{"U": "USAGE", "C": "CREATE"}[c] for c in rest.split("/")[0] if c in "UC"]
+        if item and grantee.strip('"') != owner and words:
+            result.append((grantee.strip('"'), words))
+    return result
+
+
+def state(conn: psycopg.Connection) -> str:
+    """What a test can leave in a database besides rows, as text: equal for two databases
+    when neither holds anything the other does not. One UNION ALL, prepared on the connection
+    (planning it costs more than running it)."""
+    rows = conn.execute(_state_query(conn), prepare=True).fetchall()
+    return "\n".join(sorted(f"{kind}={value}" for kind, value in rows))
+
+
+_STATE_QUERIES: dict[str, bytes] = {}
+
+
+def _state_query(conn: psycopg.Connection) -> bytes:
+    """STATE with a branch per catalog of this server (the same for every connection)."""
+    key = f"{conn.info.host}:{conn.info.port}"
+    if key not in _STATE_QUERIES:
+        names = [row[0] for row in conn.execute(CATALOGS).fetchall()]
+        objects = sql.SQL("").join(
+            sql.SQL("\nUNION ALL SELECT {}, md5(string_agg(c::text, ',' ORDER BY oid)) "
+                    "FROM pg_catalog.{} c WHERE oid >= 16384").format(
+                sql.Literal(name), sql.Identifier(name)) for name in names)
+        _STATE_QUERIES[key] = sql.SQL(STATE).format(catalogs=objects).as_bytes(conn)
+    return _STATE_QUERIES[key]
+
+
+class Recycler:
+    """A pool's hooks (toolkit.pool) that reset ``toolkit_db`` clones on PostgreSQL: the
+    snapshot of the first clone, the test's session ended at release, and the reset on a
+    connection of the clone's own engine (kept open for the next test)."""
+
+    def __init__(self) -> None:
+        self.fresh: Snapshot | None = None
+
+    def prepare(self, db: Clone) -> None:
+        db.warm()  # nothing when it already is (a recycled clone)
+        if self.fresh is None:
+            with _raw(db) as conn:
+                self.fresh = snapshot(conn)
+
+    def release(self, db: Clone) -> None:
+        """On the test's time: its session ends now. Only when the test left one connection
+        in the engine's pool; other connections are closed (their sessions leave the
+        server in a moment, which the reset waits for)."""
+        pool = db.engine.pool
+        if isinstance(pool, QueuePool) and pool.checkedout() == 0 and pool.checkedin() == 1:
+            with _raw(db) as conn:
+                end_session(conn)
+        else:
+            db.dispose()
+
+    def recycle(self, db: Clone) -> bool:
+        if self.fresh is None:
+            return False
+        settings_reset: list[bool] = []
+        with _raw(db) as conn:
+            done = reset(conn, self.fresh, db.name, on_settings=lambda: settings_reset.append(True))
+        if settings_reset:
+            db.dispose()  # its connections may default to what was reset; prepare opens anew
+        return done
+
+
+@contextmanager
+def _raw(db: Clone) -> Iterator[psycopg.Connection]:
+    """The psycopg connection under one of the clone engine's pooled connections, in
+    autocommit while toolkit uses it (SQLAlchemy gets it back as it was)."""
+    raw = db.engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        conn.autocommit = True
+        conn.prepare_threshold = None  # what toolkit prepares, it asks for
+        try:
+            yield conn
+        finally:
+            if not (conn.closed or conn.broken):
+                conn.autocommit = False
+    finally:
+        raw.close()
