@@ -6,6 +6,7 @@ per test (p50, p95, from pytest's own phase durations) and the suite's wall time
 with ``-n 2``.
 
     python -m bench.pool [--engines postgresql,mysql,sqlite] [--tests 200] [--body-ms 0]
+        [--handover 50]
 
 On PostgreSQL pytest-postgresql 6+ runs the same suite too (`pip install -e '.[bench]'`): its
 noproc fixture on the same server, its template built by the same Alembic history, a database
@@ -152,10 +153,47 @@ def run(shop: Path, url: str, fixture: str, extra: list[str], workers: int
     return wall, sorted(json.loads(out.read_text()).values())
 
 
+def handover(shop: Path, url: str, reps: int) -> tuple[list[float], list[float]]:
+    """Seconds from asking for a clone to its first query answered: from this process's pool
+    (a warm engine handed over) and from a pool another process would keep for all workers,
+    which can only hand over a name (the worker builds its engine and connects)."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from toolkit import create_clone, ensure_template
+    from toolkit.engines import get_engine
+    from toolkit.pool import pool
+    from toolkit.settings import Settings
+
+    settings = Settings.load(project_dir=shop, environ={}, database_url=url)
+    template = ensure_template(settings)
+    warm, by_name = [], []
+    with pool(settings, template, size=2) as ready:
+        for _ in range(reps):
+            started = time.perf_counter()
+            db = ready.take()
+            with db.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            warm.append(time.perf_counter() - started)
+            ready.release(db)
+    for _ in range(reps):
+        db = create_clone(settings, template)  # made ahead, as a shared pool would
+        started = time.perf_counter()
+        engine = sa.create_engine(db.url, poolclass=NullPool)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        by_name.append(time.perf_counter() - started)
+        engine.dispose()
+        get_engine(settings).drop(db.name)
+    return sorted(warm), sorted(by_name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engines", default="postgresql,mysql,sqlite")
     parser.add_argument("--tests", type=int, default=200)
+    parser.add_argument("--handover", type=int, default=0, metavar="N",
+                        help="also time N hand-overs: per-worker pool vs a shared pool")
     parser.add_argument("--body-ms", type=float, default=0.0,
                         help="what each test does besides its query, in ms (default: nothing)")
     args = parser.parse_args()
@@ -191,6 +229,24 @@ def main() -> None:
                                   f"{p95 * 1000:.2f} ms", f"{p50 / base_p50:.1f}×",
                                   f"{wall:.2f} s", f"{wall / base_wall:.2f}×", target)
     Console(width=200).print(table)
+    if args.handover:
+        shared = Table(title=f"a clone's hand-over: this worker's pool against one pool shared "
+                             f"by all workers ({args.handover} takes)")
+        for column in ("engine", "hand-over", "p50", "p95"):
+            shared.add_column(column, justify="right")
+        with ExitStack() as stack:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            shop = project(tmp, 1, 0)
+            for engine in args.engines.split(","):
+                if engine == "sqlite":
+                    continue  # a file: nothing to connect to
+                url = stack.enter_context(server(engine, tmp))
+                warm, by_name = handover(shop, url, args.handover)
+                for what, times in (("per-worker pool: a warm engine", warm),
+                                    ("shared pool: a name, then connect", by_name)):
+                    shared.add_row(engine, what, f"{statistics.median(times) * 1000:.2f} ms",
+                                   f"{pct(times, 95) * 1000:.2f} ms")
+        Console(width=200).print(shared)
 
 
 if __name__ == "__main__":

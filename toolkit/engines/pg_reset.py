@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 END_SESSION = ("SELECT name FROM pg_prepared_statements WHERE name NOT LIKE '\\_pg3\\_%'; "
                "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
                "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES")
+# a connection's prepare_threshold: psycopg prepares only what toolkit asks it to (None would
+# turn preparing off altogether); a test's statements are not prepared behind its back, and a
+# session's end deallocates only the test's own
+ONLY_WHEN_ASKED = 1 << 30
 # every schema a test can drop: all but the system's (temporary ones end with the session)
 SCHEMAS = """
 SELECT nspname FROM pg_namespace
@@ -400,7 +404,7 @@ def _raw(db: Clone) -> Iterator[psycopg.Connection]:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.rollback()
         conn.autocommit = True
-        conn.prepare_threshold = None  # what toolkit prepares, it asks for
+        conn.prepare_threshold = ONLY_WHEN_ASKED
         try:
             yield conn
         finally:
