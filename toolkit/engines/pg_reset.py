@@ -31,16 +31,11 @@ from sqlalchemy.pool import QueuePool
 if TYPE_CHECKING:
     from toolkit.core import Clone
 
-# DISCARD ALL without DEALLOCATE ALL (toolkit's own prepared statements stay: planning the
-# proof costs more than running it) and without DISCARD PLANS (cached plans change no result);
-# the first result lists the test's own prepared statements, deallocated by name
-END_SESSION = ("SELECT name FROM pg_prepared_statements WHERE name NOT LIKE '\\_pg3\\_%'; "
-               "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
-               "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES")
-# a connection's prepare_threshold: psycopg prepares only what toolkit asks it to (None would
-# turn preparing off altogether); a test's statements are not prepared behind its back, and a
-# session's end deallocates only the test's own
-ONLY_WHEN_ASKED = 1 << 30
+# a kept connection's prepare_threshold: psycopg prepares nothing behind the test's back (a
+# session's end deallocates what is prepared). toolkit prepares nothing either: a statement of
+# its own would show in pg_prepared_statements, and the test must find the session it would
+# find on a new clone (so the proof is planned each time, about 2 ms)
+NEVER = None
 # every schema a test can drop: all but the system's (temporary ones end with the session)
 SCHEMAS = """
 SELECT nspname FROM pg_namespace
@@ -149,11 +144,7 @@ def end_session(conn: psycopg.Connection) -> None:
         return
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
-    with conn.cursor() as cur:
-        cur.execute(END_SESSION)  # one round trip
-        prepared = cur.fetchall()
-    for (name,) in prepared:
-        conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(name)))
+    conn.execute("DISCARD ALL")
 
 
 def snapshot(conn: psycopg.Connection) -> Snapshot:
@@ -312,7 +303,7 @@ def _probe(conn: psycopg.Connection, snap: Snapshot
     positions: dict[str, tuple[int, bool]] = {}
     if not snap.probe:
         return rows, positions
-    for kind, name, value in conn.execute(snap.probe, prepare=True).fetchall():
+    for kind, name, value in conn.execute(snap.probe, prepare=False).fetchall():
         if kind == "t":
             rows[name] = value
         else:
@@ -335,9 +326,8 @@ def grants(acl: str | None, owner: str) -> list[tuple[str, list[str]]]:
 
 def state(conn: psycopg.Connection) -> str:
     """What a test can leave in a database besides rows, as text: equal for two databases
-    when neither holds anything the other does not. One UNION ALL, prepared on the connection
-    (planning it costs more than running it)."""
-    rows = conn.execute(_state_query(conn), prepare=True).fetchall()
+    when neither holds anything the other does not. One UNION ALL."""
+    rows = conn.execute(_state_query(conn), prepare=False).fetchall()
     return "\n".join(sorted(f"{kind}={value}" for kind, value in rows))
 
 
@@ -404,7 +394,7 @@ def _raw(db: Clone) -> Iterator[psycopg.Connection]:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.rollback()
         conn.autocommit = True
-        conn.prepare_threshold = ONLY_WHEN_ASKED
+        conn.prepare_threshold = NEVER
         try:
             yield conn
         finally:

@@ -218,7 +218,7 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
     def _connect(self, database: str | None) -> psycopg.Connection:
         conn = super()._connect(database)
         # a connection outlives its test here: psycopg prepares only what toolkit asks it to
-        conn.prepare_threshold = pg_reset.ONLY_WHEN_ASKED
+        conn.prepare_threshold = pg_reset.NEVER
         if self.fresh is None:  # the pool's thread, on its first clone
             self.fresh = pg_reset.snapshot(conn)
         return conn
