@@ -90,6 +90,22 @@ def toolkit_run(root: Path, url: str, **options: object) -> tuple[float, int]:
     return time.perf_counter() - start, summary.count("passed")
 
 
+def compare(stack: ExitStack, tmp: Path, engine: str, count: int, rounds: int,
+            first: dict[str, object], second: dict[str, object]) -> tuple[float, float]:
+    """Median seconds of ``count`` generated tests run with ``first`` and with ``second``
+    options, in interleaved rounds (both see the same machine load)."""
+    corpus = Path(tempfile.mkdtemp(dir=tmp, prefix=f"{engine}-"))
+    generate(corpus, count, engine)
+    url = stack.enter_context(server(engine, tmp))
+    runs: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for options, times in zip((first, second), runs, strict=True):
+            seconds, passed = toolkit_run(corpus, url, **options)
+            assert passed == count, (engine, options, passed)
+            times.append(seconds)
+    return statistics.median(runs[0]), statistics.median(runs[1])
+
+
 RANDOM_TARGET_MS = {"sqlite": 1.0, "postgresql": 3.0}
 
 
@@ -103,16 +119,9 @@ def random_settings_overhead(tmp: Path, engines: list[str], count: int, rounds: 
         table.add_column(column, justify="right")
     with ExitStack() as stack:
         for engine in engines:
-            corpus = tmp / f"random-{engine}"
-            corpus.mkdir()
-            generate(corpus, count, engine)
-            url = stack.enter_context(server(engine, tmp))
-            plain, randomized = [], []
-            for _ in range(rounds):
-                plain.append(toolkit_run(corpus, url, jobs=1)[0])
-                randomized.append(toolkit_run(corpus, url, jobs=1, random_settings=True,
-                                              seed=1)[0])
-            per_test = [statistics.median(x) / count * 1000 for x in (plain, randomized)]
+            seconds = compare(stack, tmp, engine, count, rounds, {"jobs": 1},
+                              {"jobs": 1, "random_settings": True, "seed": 1})
+            per_test = [s / count * 1000 for s in seconds]
             overhead = per_test[1] - per_test[0]
             target = RANDOM_TARGET_MS.get(engine)
             table.add_row(engine, f"{per_test[0]:.2f} ms", f"{per_test[1]:.2f} ms",
@@ -191,16 +200,8 @@ def pool_against_schemas(tmp: Path, engines: list[str], count: int, rounds: int)
     replaced = {"postgresql": "a schema per test", "mysql": "CREATE DATABASE per test"}
     with ExitStack() as stack:
         for engine in engines:
-            corpus = tmp / f"pool-{engine}"
-            corpus.mkdir()
-            generate(corpus, count, engine)
-            url = stack.enter_context(server(engine, tmp))
-            without, pooled = [], []
-            for _ in range(rounds):
-                without.append(toolkit_run(corpus, url, pool=False))
-                pooled.append(toolkit_run(corpus, url, pool=True))
-            assert {ok for _, ok in without + pooled} == {count}
-            rates = [count / statistics.median(s for s, _ in runs) for runs in (without, pooled)]
+            seconds = compare(stack, tmp, engine, count, rounds, {"pool": False}, {"pool": True})
+            rates = [count / s for s in seconds]
             ratio = rates[1] / rates[0]
             table.add_row(engine, f"{rates[0]:.0f} tests/s ({replaced[engine]})",
                           f"{rates[1]:.0f} tests/s", f"{ratio:.2f}×",
