@@ -7,12 +7,11 @@ that leaves connections open costs a new clone, not a hang. Also with the Python
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import add_revision, plugin_project, settings_for, write_project
+from tests.helpers import plugin_project, settings_for, write_project
 from toolkit.core import ensure_template
 from toolkit.pool import pool
 
@@ -83,6 +82,7 @@ def test_clones_were_reused():
 def test_reused_clones_hold_nothing_of_the_tests_before(
         pytester: pytest.Pytester, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     plugin_project(pytester, monkeypatch, postgres_url, "tpr_")
+    from tests.helpers import add_revision
     add_revision(pytester.path, "CREATE SEQUENCE counter")
     monkeypatch.setenv("TOOLKIT_POOL_SIZE", "1")
     pytester.makepyfile(test_reset=textwrap.dedent(SUITE))
@@ -90,7 +90,7 @@ def test_reused_clones_hold_nothing_of_the_tests_before(
     result.assert_outcomes(passed=13)
 
 
-def test_the_python_api_resets_too(tmp_path: Path, postgres_url: str) -> None:
+def test_the_python_api_resets_too(tmp_path, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
     settings = settings_for(write_project(tmp_path / "project"), postgres_url)
     template = ensure_template(settings)
     with pool(settings, template, size=1) as ready:

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pymysql
 from pymysql.constants import ER
 
 from toolkit import urls
-from toolkit.engines import mysql_reset
 from toolkit.engines.mysql import MySQLEngine, connect_kwargs, quote
 from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
 from toolkit.refs.random_settings import Draw, assignments, statement
 from toolkit.settings import Settings
-
-if TYPE_CHECKING:
-    from toolkit.core import Clone
 
 _SYMBOLS = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
 
@@ -122,24 +117,13 @@ class PooledMySQLBackend(MySQLBackend):
         from toolkit.refs.engines.pooled import PooledDatabases
 
         self.url = urls.parse(url)
-        self.template = str(urls.parse(template_url).database)
+        self.template = urls.parse(template_url).database
         self.cloner = None
-        self.fresh: mysql_reset.Snapshot | None = None  # of the first clone, untouched
-        self.databases = PooledDatabases(settings, url, str(self.template), self._connect,
-                                         lambda conn: conn.open, self._reset,
-                                         keep_connection=False)
+        self.databases = PooledDatabases(
+            settings, url, str(self.template),
+            lambda name: pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}}),  # type: ignore[arg-type]
+            lambda conn: conn.open)
         self.conn = None
-
-    def _connect(self, name: str) -> pymysql.connections.Connection:
-        if self.fresh is None:  # the pool's thread, on its first clone
-            with mysql_reset.own(self.url) as own:
-                self.fresh = mysql_reset.snapshot(own, name, str(self.template))
-        return pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}})  # type: ignore[arg-type]
-
-    def _reset(self, db: Clone, conn: object) -> bool:
-        assert self.fresh is not None
-        with mysql_reset.own(self.url) as own:
-            return mysql_reset.reset(own, self.fresh, db.name)
 
     def create(self, name: str) -> str:
         database, self.conn = self.databases.take()

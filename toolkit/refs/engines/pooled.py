@@ -25,13 +25,8 @@ class PooledDatabases:
 
     def __init__(self, settings: Settings, url: str, template: str,
                  connect: Callable[[str], Any], alive: Callable[[Any], bool],
-                 reset: Callable[[Clone, Any], bool] | None = None,
-                 keep_connection: bool = True) -> None:
-        """``reset(db, conn)`` may reset a released clone (``conn``: the test's connection
-        when ``keep_connection``, which then survives the test; else None, and the test's
-        connection closes at release)."""
+                 reset: Callable[[Clone, Any], bool] | None = None) -> None:
         self.connect, self.alive, self.reset = connect, alive, reset
-        self.keep_connection = keep_connection
         self.conns: dict[str, Any] = {}
         self._lock = threading.Lock()  # conns is shared with the pool's thread
         self.current: Clone | None = None
@@ -54,7 +49,7 @@ class PooledDatabases:
         assert self.reset is not None
         with self._lock:
             conn = self.conns.get(db.name)
-        if self.keep_connection and (conn is None or not self.alive(conn)):
+        if conn is None or not self.alive(conn):
             return False
         return self.reset(db, conn)
 
@@ -69,7 +64,7 @@ class PooledDatabases:
         db, self.current = self.current, None
         if db is None:
             return
-        if keep or self.reset is None or not self.keep_connection:  # its connection ends now
+        if keep or self.reset is None:  # no reuse: its connection ends now, before the drop
             with self._lock:
                 conn = self.conns.pop(db.name, None)
             if conn is not None:
