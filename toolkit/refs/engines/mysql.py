@@ -46,8 +46,12 @@ class MySQLBackend:
         else:
             with self.admin.cursor() as cur:
                 cur.execute(f"CREATE DATABASE {quote(name)}")
-        self.conn = pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}})  # type: ignore[arg-type]
+        self.conn = self._connect(name)
         return name
+
+    def _connect(self, name: str) -> pymysql.connections.Connection:
+        """The test's connection: every value as the server's text (no converters)."""
+        return pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}})  # type: ignore[arg-type]
 
     def apply(self, settings: tuple[tuple[str, str], ...]) -> None:
         assert self.conn is not None
@@ -120,9 +124,7 @@ class PooledMySQLBackend(MySQLBackend):
         self.template = urls.parse(template_url).database
         self.cloner = None
         self.databases = PooledDatabases(
-            settings, url, str(self.template),
-            lambda name: pymysql.connect(**{**connect_kwargs(self.url, name), "conv": {}}),  # type: ignore[arg-type]
-            lambda conn: conn.open)
+            settings, url, str(self.template), self._connect, lambda conn: conn.open)
         self.conn = None
 
     def create(self, name: str) -> str:

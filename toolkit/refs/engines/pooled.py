@@ -49,9 +49,19 @@ class PooledDatabases:
         assert self.reset is not None
         with self._lock:
             conn = self.conns.get(db.name)
-        if conn is None or not self.alive(conn):
-            return False
-        return self.reset(db, conn)
+        reused = False
+        try:
+            reused = conn is not None and self.alive(conn) and self.reset(db, conn)
+        finally:
+            if not reused:  # the clone is dropped next: its connection goes first
+                self._forget(db)
+        return reused
+
+    def _forget(self, db: Clone) -> None:
+        with self._lock:
+            conn = self.conns.pop(db.name, None)
+        if conn is not None:
+            conn.close()
 
     def take(self) -> tuple[str, Any]:
         """A ready database for the next test: its name and the open connection on it."""
@@ -65,10 +75,7 @@ class PooledDatabases:
         if db is None:
             return
         if keep or self.reset is None:  # no reuse: its connection ends now, before the drop
-            with self._lock:
-                conn = self.conns.pop(db.name, None)
-            if conn is not None:
-                conn.close()
+            self._forget(db)
         db.keep = keep
         self.pool.release(db)
 

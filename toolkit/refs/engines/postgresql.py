@@ -213,19 +213,18 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
         self.databases = PooledDatabases(
             settings, url, str(self.template), self._connect,
             lambda conn: not (conn.closed or conn.broken), self._reset)
-        self.name = ""
 
     def _connect(self, database: str | None) -> psycopg.Connection:
         conn = super()._connect(database)
-        # a connection outlives its test here: psycopg prepares only what toolkit asks it to
+        # a connection outlives its test here: nothing is prepared on it behind the test
         conn.prepare_threshold = pg_reset.NEVER
         if self.fresh is None:  # the pool's thread, on its first clone
             self.fresh = pg_reset.snapshot(conn)
         return conn
 
     def create(self, name: str) -> str:
-        self.name, self.conn = self.databases.take()
-        return self.name
+        database, self.conn = self.databases.take()
+        return str(database)
 
     def escaped(self, name: str) -> str:
         return ""  # a database of its own: nothing shared to escape into
