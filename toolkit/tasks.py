@@ -421,21 +421,31 @@ def test_shard(c: Context, shard: str | None = None, shards: str | None = None,
 def test_changed(c: Context, budget: str | None = None, changed_files: str | None = None
                  ) -> None:
     """Run the integration tests whose files changed, cheapest first within the budget."""
-    source = changed_files or os.environ.get("TOOLKIT_CHANGED_FILES")
-    if source:
-        changed = Path(source).read_text().splitlines()
-    else:
+    source, changed = _listed(changed_files)
+    if not source:
         result = c.run("git diff --name-only @{upstream}...HEAD", hide=True, warn=True)
         changed = result.stdout.splitlines() if result and result.ok else []
-    # git names files from its top level, which may be above the project (a monorepo)
+    code = testrun.run_changed(settings(), changed, _number(budget, "--budget", float),
+                               passthrough(c), base=_changed_root(c))
+    if code:
+        raise Exit(code=code)
+
+
+def _listed(changed_files: str | None) -> tuple[str | None, list[str]]:
+    """The file listing changed paths (--changed-files, else TOOLKIT_CHANGED_FILES, which the
+    pre-push hook sets) and its paths; (None, []) when there is none."""
+    source = changed_files or os.environ.get("TOOLKIT_CHANGED_FILES")
+    return source, Path(source).read_text().splitlines() if source else []
+
+
+def _changed_root(c: Context) -> Path | None:
+    """What changed paths are relative to: git's top level, which may be above the project
+    (a monorepo); TOOLKIT_CHANGED_ROOT when the pre-push hook says it."""
     top = os.environ.get("TOOLKIT_CHANGED_ROOT")
     if not top:
         found = c.run("git rev-parse --show-toplevel", hide=True, warn=True)
         top = found.stdout.strip() if found and found.ok else None
-    code = testrun.run_changed(settings(), changed, _number(budget, "--budget", float),
-                               passthrough(c), base=Path(top) if top else None)
-    if code:
-        raise Exit(code=code)
+    return Path(top) if top else None
 
 
 @task(name="flaky", help={
@@ -460,11 +470,9 @@ def test_flaky(c: Context, base: str | None = None, runs: str | None = None,
 
     started = time.time()
     s = settings()
-    source = changed_files or os.environ.get("TOOLKIT_CHANGED_FILES")
+    source, listed = _listed(changed_files)
     if source:
-        top = os.environ.get("TOOLKIT_CHANGED_ROOT")
-        found = flaky.touched(s, Path(source).read_text().splitlines(),
-                              Path(top) if top else None)
+        found = flaky.touched(s, listed, _changed_root(c))
         since = f"listed in {source}"
     else:
         ref = base or flaky.default_base(s.project_dir)
