@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench import common
 from bench.refs import generate, server
 
 
@@ -45,11 +46,10 @@ def project(root: Path, tests: int, engine: str) -> Path:
 
 
 def timed(command: list[str], cwd: Path, url: str) -> float:
+    """Seconds one run of ``command`` took, configured only with the database URL."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")},
            "TOOLKIT_DATABASE_URL": url}
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    return common.timed(command, cwd, env, 1)[0]
 
 
 def main() -> None:

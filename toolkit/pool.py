@@ -52,10 +52,6 @@ class Stats:
     takes: list[Timing] = dataclasses.field(default_factory=list)
     recycled: int = 0  # released clones proved fresh and handed out again
 
-    @property
-    def hit_rate(self) -> float:
-        return sum(t.hit for t in self.takes) / len(self.takes) if self.takes else 0.0
-
 
 class ClonePool:
     """``prepare`` readies a new clone in the background (default: ``Clone.warm``, an engine
