@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -48,6 +48,8 @@ class Clone:
     keep: bool = False
     foreign_keys: bool = True  # SQLite: enforce them, as the other engines always do
     _engine: SAEngine | None = dataclasses.field(default=None, repr=False)
+    # what else holds the clone open (a pool's own sessions on it): closed with the engine
+    closers: list[Callable[[], None]] = dataclasses.field(default_factory=list, repr=False)
 
     @property
     def engine(self) -> SAEngine:
@@ -61,6 +63,8 @@ class Clone:
         dialect initialised): what the first use of ``engine`` costs is paid by the caller.
         Nothing to do when it is already warm (a clone a pool reset for the next test)."""
         if self._engine is not None and isinstance(self._engine.pool, QueuePool):
+            if self._engine.pool.checkedin() == 0:  # its connections were closed since
+                self._engine.connect().close()
             return
         self.dispose()
         self._engine = self._create_engine(poolclass=QueuePool, pool_size=1, max_overflow=-1)
@@ -76,6 +80,9 @@ class Clone:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        closers, self.closers = self.closers, []
+        for close in closers:
+            close()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -256,6 +256,15 @@ class PostgreSQLEngine:
             out.append(sql.SQL("COMMENT ON DATABASE {} IS {}").format(db, sql.Literal(comment)))
         return settings, out
 
+    def _end_sessions(self, database: str, wait_s: float = 1.0) -> None:
+        """Sessions on a database about to be dropped end now, and are waited for (polled,
+        bounded): DROP … WITH (FORCE) sleeps 100 ms when it finds one, even one whose client
+        has just closed it."""
+        query = "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+        deadline = time.monotonic() + wait_s
+        while self._run(query, (database,)) and time.monotonic() < deadline:
+            time.sleep(0.002)
+
     def _sessions(self, database: str) -> list[tuple[int, str]]:
         return [(pid, app) for pid, app in self._run(
             "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s", (database,))]
@@ -266,6 +275,7 @@ class PostgreSQLEngine:
             self.forget(name)
             return
         self._run(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name)))
+        self._end_sessions(name)
         # WITH (FORCE) terminates the database's sessions first (PostgreSQL 13+)
         self._run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         crash.point("pg.drop.dropped")

@@ -17,7 +17,9 @@ from toolkit.core import Clone, Template
 from toolkit.pool import ClonePool
 from toolkit.settings import Settings
 
-POOL_SIZE = 2  # per worker: one for the next test, one being made while a test runs
+# ready clones per worker: with resets one (a reset is done before the next test starts; a
+# second clone would only cost its creation), else two (one made while a test runs)
+POOL_SIZE = {True: 1, False: 2}
 
 
 class PooledDatabases:
@@ -25,25 +27,30 @@ class PooledDatabases:
 
     def __init__(self, settings: Settings, url: str, template: str,
                  connect: Callable[[str], Any], alive: Callable[[Any], bool],
-                 reset: Callable[[Clone, Any], bool] | None = None) -> None:
-        self.connect, self.alive, self.reset = connect, alive, reset
+                 reset: Callable[[Clone, Any], bool] | None = None,
+                 ready: Callable[[Clone, Any], None] | None = None) -> None:
+        self.connect, self.alive, self.reset, self.ready = connect, alive, reset, ready
         self.conns: dict[str, Any] = {}
         self._lock = threading.Lock()  # conns is shared with the pool's thread
         self.current: Clone | None = None
         server = urls.parse(url)
         self.pool = ClonePool(dataclasses.replace(settings, database_url=url),
                               Template(template, server.set(database=template), "refs", "refs"),
-                              POOL_SIZE, prepare=self._prepare,
+                              POOL_SIZE[reset is not None], prepare=self._prepare,
                               recycle=self._recycle if reset else None)
 
     def _prepare(self, db: Clone) -> None:
-        """In the pool's thread: the connection the test will use (kept after a reset)."""
+        """In the pool's thread: the connection the test will use (kept after a reset), then
+        ``ready`` with it (what the engine does on a fresh clone)."""
         with self._lock:
             conn = self.conns.get(db.name)
         if conn is None or not self.alive(conn):
             conn = self.connect(db.name)
             with self._lock:
                 self.conns[db.name] = conn
+            db.closers.append(lambda: self._forget(db))  # closed before the clone is dropped
+        if self.ready is not None:
+            self.ready(db, conn)
 
     def _recycle(self, db: Clone) -> bool:
         assert self.reset is not None

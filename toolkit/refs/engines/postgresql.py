@@ -209,17 +209,15 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
         self.settings = settings
         self.template = urls.parse(template_url).database
         self.scratch = None
-        self.fresh: pg_reset.Snapshot | None = None  # of the first clone, untouched
+        self.resets = pg_reset.Resets()
         self.databases = PooledDatabases(
             settings, url, str(self.template), self._connect,
-            lambda conn: not (conn.closed or conn.broken), self._reset)
+            lambda conn: not (conn.closed or conn.broken), self._reset, self.resets.ready)
 
     def _connect(self, database: str | None) -> psycopg.Connection:
         conn = super()._connect(database)
         # a connection outlives its test here: nothing is prepared on it behind the test
         conn.prepare_threshold = pg_reset.NEVER
-        if self.fresh is None:  # the pool's thread, on its first clone
-            self.fresh = pg_reset.snapshot(conn)
         return conn
 
     def create(self, name: str) -> str:
@@ -241,5 +239,9 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
         self.databases.close()
 
     def _reset(self, db: Clone, conn: psycopg.Connection) -> bool:
-        assert self.fresh is not None
-        return pg_reset.reset(conn, self.fresh, db.name)
+        """On toolkit's own session when the clone has one, the test's (``conn``, kept for the
+        next test) ignored; else on the test's."""
+        own = self.resets.session(db)
+        if own is None:
+            return self.resets.reset(db, conn)
+        return self.resets.reset(db, own, (conn.info.backend_pid,))
