@@ -93,7 +93,8 @@ SELECT obj_description('public'::regnamespace, 'pg_namespace');
 SELECT has_schema_privilege('public', 'public', 'USAGE');
 SHOW work_mem;
 SELECT count(*) FROM pg_prepared_statements;
-SELECT count(*) FROM pg_locks WHERE locktype = 'advisory';
+SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+ WHERE l.locktype = 'advisory' AND d.datname = current_database();
 SELECT datconnlimit FROM pg_database WHERE datname = current_database();
 SELECT count(*) FROM pg_event_trigger;
 """

@@ -244,4 +244,4 @@ class PooledPostgreSQLBackend(PostgreSQLBackend):
         own = self.resets.session(db)
         if own is None:
             return self.resets.reset(db, conn)
-        return self.resets.reset(db, own, (conn.info.backend_pid,))
+        return self.resets.reset(db, own, (conn.info.backend_pid,), ddl=conn)
