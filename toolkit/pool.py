@@ -63,12 +63,17 @@ class ClonePool:
     def __init__(self, settings: Settings, template: Template, size: int | None = None,
                  prepare: Callable[[Clone], None] = Clone.warm,
                  recycle: Callable[[Clone], bool] | None = None,
-                 on_release: Callable[[Clone], None] | None = None) -> None:
+                 on_release: Callable[[Clone], None] | None = None,
+                 counting_out: bool = False) -> None:
         self.settings, self.template = settings, template
         self.size = size or settings.pool_size or default_size()
         self.prepare, self.recycle, self.on_release = prepare, recycle, on_release
         self.ready: collections.deque[Clone] = collections.deque()
         self.doomed: collections.deque[Clone] = collections.deque()
+        # with counting_out, ``size`` counts the clones taken and not yet back too: a pool
+        # whose clones come back reset need not make one while another is out
+        self.counting_out = counting_out
+        self.out = 0
         self.stats = Stats()
         self._cond = threading.Condition()
         self._closing = False
@@ -88,6 +93,7 @@ class ClonePool:
                     raise self._error
                 self._cond.wait()
             db = self.ready.popleft()
+            self.out += 1
             self._cond.notify_all()  # room for the next one
         self.stats.takes.append(Timing(time.perf_counter() - started, hit))
         return db
@@ -97,6 +103,9 @@ class ClonePool:
         if db.keep:
             db.dispose()
             log.info("kept clone %s: %s", db.name, urls.mask(db.url))
+            with self._cond:
+                self.out -= 1  # not coming back: another may be made
+                self._cond.notify_all()
             return
         if self.recycle is None:
             db.dispose()  # its connections close now: released clones must not pile them up
@@ -124,7 +133,7 @@ class ClonePool:
         try:
             while True:
                 with self._cond:
-                    while not (self._closing or self.doomed or len(self.ready) < self.size):
+                    while not (self._closing or self.doomed or self._room()):
                         self._cond.wait()
                     if self._closing:
                         leftovers = [*self.ready, *self.doomed]
@@ -135,18 +144,21 @@ class ClonePool:
                     # are dropped when the pool is full, or before too many pile up; with
                     # recycle, a released one first: a reset is cheaper than a new clone
                     backlog = len(self.doomed) > 2 * self.size
-                    full = len(self.ready) >= self.size
+                    full = not self._room()
                     first = full or backlog or self.recycle is not None
                     doomed = self.doomed.popleft() if self.doomed and first else None
                 if doomed is not None:
-                    if self.recycle is not None and self._recycled(doomed):
-                        db = doomed
-                    else:
+                    recycled = self.recycle is not None and self._recycled(doomed)
+                    if not recycled:
                         doomed.dispose()
                         engine.drop(doomed.name)
-                        continue
-                else:
-                    db = self._make(engine)
+                    with self._cond:
+                        self.out -= 1
+                        if recycled:
+                            self.ready.append(doomed)
+                        self._cond.notify_all()
+                    continue
+                db = self._make(engine)
                 with self._cond:
                     self.ready.append(db)
                     self._cond.notify_all()
@@ -159,6 +171,10 @@ class ClonePool:
                 self._cond.notify_all()
         finally:
             engine.close()
+
+    def _room(self) -> bool:
+        """Whether to make another clone (called holding the lock)."""
+        return len(self.ready) + (self.out if self.counting_out else 0) < self.size
 
     def _make(self, engine: Engine) -> Clone:
         db = create_clone(self.settings, self.template, engine=engine)

@@ -149,9 +149,10 @@ def end_session(conn: psycopg.Connection) -> None:
     conn.execute("DISCARD ALL")
 
 
-def snapshot(conn: psycopg.Connection, ignore: Collection[int] = ()) -> Snapshot:
+def snapshot(conn: psycopg.Connection, ignore: Collection[int] = (),
+             prepare: bool = False) -> Snapshot:
     """A fresh clone's state, rows and sequence positions (read once per pool); the sessions
-    ``ignore`` names (the test's, kept open) do not count."""
+    ``ignore`` names (the test's, kept open) do not count; ``prepare`` as for reset."""
     public = conn.execute(PUBLIC).fetchone()
     assert public is not None
     tables: dict[str, tuple[list[str], bytes, str]] = {}
@@ -171,10 +172,10 @@ def snapshot(conn: psycopg.Connection, ignore: Collection[int] = ()) -> Snapshot
         schema, seq = json.loads(found)
         names[f"{schema}.{seq}"] = sql.Identifier(schema, seq)
         sequences[f"{schema}.{seq}"] = (0, False)
-    snap = Snapshot(state(conn, ignore), (str(public[0]), public[1], public[2]), False, tables,
+    snap = Snapshot(state(conn, ignore, prepare), (str(public[0]), public[1], public[2]), False, tables,
                     sequences, names)
     snap.probe = _probe_query(conn, snap)
-    rows, positions = _probe(conn, snap)
+    rows, positions = _probe(conn, snap, prepare)
     snap.tables = {name: (cols, data, rows[name]) for name, (cols, data, _) in tables.items()}
     snap.sequences = positions
     snap.blank = not tables and not sequences and not conn.execute(USER_OBJECTS).fetchone()
@@ -409,7 +410,7 @@ class Resets:
         """``db`` is fresh (new, or proved so); ``test`` is the session its test will use."""
         own = self.sessions.get(db.name) or self._open(db)
         if self.fresh is None:
-            self.fresh = snapshot(own, {test.info.backend_pid}) if own else snapshot(test)
+            self.fresh = snapshot(own, {test.info.backend_pid}, True) if own else snapshot(test)
 
     def session(self, db: Clone) -> psycopg.Connection | None:
         """toolkit's own session on ``db``; None when none could be opened."""

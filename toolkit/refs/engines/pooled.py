@@ -17,8 +17,8 @@ from toolkit.core import Clone, Template
 from toolkit.pool import ClonePool
 from toolkit.settings import Settings
 
-# ready clones per worker: with resets one (a reset is done before the next test starts; a
-# second clone would only cost its creation), else two (one made while a test runs)
+# clones per worker: with resets one in all (a reset is done before the next test starts; a
+# second clone would only cost its creation), else two ready (one made while a test runs)
 POOL_SIZE = {True: 1, False: 2}
 
 
@@ -37,7 +37,8 @@ class PooledDatabases:
         self.pool = ClonePool(dataclasses.replace(settings, database_url=url),
                               Template(template, server.set(database=template), "refs", "refs"),
                               POOL_SIZE[reset is not None], prepare=self._prepare,
-                              recycle=self._recycle if reset else None)
+                              recycle=self._recycle if reset else None,
+                              counting_out=reset is not None)
 
     def _prepare(self, db: Clone) -> None:
         """In the pool's thread: the connection the test will use (kept after a reset), then
