@@ -66,7 +66,8 @@ class Clone:
             if self._engine.pool.checkedin() == 0:  # its connections were closed since
                 self._engine.connect().close()
             return
-        self.dispose()
+        if self._engine is not None:  # one without a pool of its own (closers stay: not ours)
+            self._engine.dispose()
         self._engine = self._create_engine(poolclass=QueuePool, pool_size=1, max_overflow=-1)
         self._engine.connect().close()  # back into the engine's pool, open
 

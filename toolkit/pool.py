@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from toolkit import urls
 from toolkit.core import Clone, Template, create_clone
@@ -30,6 +31,16 @@ from toolkit.engines import Engine, make_engine
 from toolkit.settings import Settings
 
 log = logging.getLogger("toolkit")
+
+
+class Recycler(Protocol):
+    """An engine's pool hooks: ready a clone, end a test's session, reset and prove."""
+
+    def prepare(self, db: Clone) -> None: ...
+
+    def release(self, db: Clone) -> None: ...
+
+    def recycle(self, db: Clone) -> bool: ...
 
 
 def default_size(workers: int = 1) -> int:
@@ -186,6 +197,7 @@ class ClonePool:
         assert self.recycle is not None
         try:
             if not self.recycle(db):
+                log.debug("clone %s not proved fresh: dropped", db.name)
                 return False
             self.prepare(db)
         except Exception as exc:  # anything unproved is dropped, never handed out
@@ -201,13 +213,18 @@ def pool(settings: Settings, template: Template, size: int | None = None,
          recycle: Callable[[Clone], bool] | None = None,
          on_release: Callable[[Clone], None] | None = None) -> Iterator[ClonePool]:
     """A pool of ready clones of ``template`` for the block; nothing of it outlives the block.
-    On PostgreSQL (without hooks of the caller's), released clones are reset and reused when
-    the reset is proved complete (toolkit.engines.pg_reset), else dropped."""
-    if prepare is None and recycle is None and urls.kind(urls.parse(settings.database_url)) \
-            == "postgresql":
-        from toolkit.engines.pg_reset import Recycler
-
-        recycler = Recycler()
+    On PostgreSQL and MariaDB/MySQL (without hooks of the caller's), released clones are reset
+    and reused when the reset is proved complete (toolkit.engines.pg_reset, mysql_reset), else
+    dropped."""
+    kind = urls.kind(urls.parse(settings.database_url))
+    if prepare is None and recycle is None and kind in ("postgresql", "mysql"):
+        recycler: Recycler
+        if kind == "postgresql":  # each imports its driver: only the one in use
+            from toolkit.engines import pg_reset
+            recycler = pg_reset.Recycler()
+        else:
+            from toolkit.engines import mysql_reset
+            recycler = mysql_reset.Recycler(template.name)
         prepare, recycle, on_release = recycler.prepare, recycler.recycle, recycler.release
     made = ClonePool(settings, template, size, prepare or Clone.warm, recycle, on_release)
     try:

@@ -1,0 +1,304 @@
+"""Resetting a used MariaDB/MySQL clone to its template, and proving the reset complete, so a
+pool can hand it out again instead of dropping it and making a new one.
+
+The proof compares, with a snapshot of a fresh clone: the database's definitions as
+information_schema describes them (tables and their options, columns, indexes, constraints,
+views, routines, triggers, events, privileges, the default character set), every table's rows
+(``CHECKSUM TABLE``), each table's next AUTO_INCREMENT value and each sequence's next value,
+and that no other session uses the database. The test's own session ended when its connections
+were closed (temporary tables, variables, named locks go with it).
+
+A reset puts back what it can: rows of changed tables copied again from the template on the
+same server (foreign key checks off, as a clone's copy does), AUTO_INCREMENT values and
+sequence positions; a blank template's clone is made again empty under its own name and
+comment (its marker stays valid). A template with triggers or system-versioned tables is not
+reset (copying rows back would fire the triggers or rewrite history): its clones are dropped.
+
+The reset and its proof run on a session of toolkit's own on the server, opened once per clone
+with no default database (so no test sees it among its database's sessions); the test's
+connections are closed at release and the clone engine connects again in the background.
+information_schema is read through the columns MariaDB looks tables up by (TABLE_SCHEMA,
+EVENT_OBJECT_SCHEMA): the others make it open every database on the server."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+import pymysql
+from sqlalchemy.engine import URL
+
+from toolkit.engines.mysql import connect_kwargs, quote
+
+if TYPE_CHECKING:
+    from toolkit.core import Clone
+
+# definitions, one hash each, with the database's own name left out (clones differ in it)
+STATE = """
+SELECT 'schema', CONCAT_WS('|', default_character_set_name, default_collation_name)
+  FROM information_schema.schemata WHERE schema_name = %(db)s
+UNION ALL SELECT 'tables', MD5(GROUP_CONCAT(CONCAT_WS('|', table_name, table_type, engine,
+    row_format, table_collation, create_options, table_comment) ORDER BY table_name))
+  FROM information_schema.tables WHERE table_schema = %(db)s
+UNION ALL SELECT 'columns', MD5(GROUP_CONCAT(CONCAT_WS('|', table_name, column_name,
+    ordinal_position, column_default, is_nullable, column_type, character_set_name,
+    collation_name, column_key, extra, privileges, column_comment, is_generated,
+    generation_expression) ORDER BY table_name, ordinal_position))
+  FROM information_schema.columns WHERE table_schema = %(db)s
+UNION ALL SELECT 'indexes', MD5(GROUP_CONCAT(CONCAT_WS('|', table_name, non_unique, index_name,
+    seq_in_index, column_name, sub_part, index_type, index_comment)
+    ORDER BY table_name, index_name, seq_in_index))
+  FROM information_schema.statistics WHERE table_schema = %(db)s
+UNION ALL SELECT 'constraints', MD5(GROUP_CONCAT(CONCAT_WS('|', table_name, constraint_name,
+    constraint_type) ORDER BY table_name, constraint_name))
+  FROM information_schema.table_constraints WHERE table_schema = %(db)s
+UNION ALL SELECT 'references', MD5(GROUP_CONCAT(CONCAT_WS('|', table_name, constraint_name,
+    unique_constraint_schema = %(db)s, referenced_table_name, update_rule, delete_rule)
+    ORDER BY table_name, constraint_name))
+  FROM information_schema.referential_constraints WHERE constraint_schema = %(db)s
+UNION ALL SELECT 'checks', MD5(GROUP_CONCAT(CONCAT_WS('|', table_name, constraint_name,
+    check_clause) ORDER BY table_name, constraint_name))
+  FROM information_schema.check_constraints WHERE constraint_schema = %(db)s
+UNION ALL SELECT 'views', MD5(GROUP_CONCAT(CONCAT_WS('|', table_name,
+    REPLACE(view_definition, CONCAT('`', %(db)s, '`.'), ''), check_option, security_type)
+    ORDER BY table_name))
+  FROM information_schema.views WHERE table_schema = %(db)s
+UNION ALL SELECT 'routines', MD5(GROUP_CONCAT(CONCAT_WS('|', routine_name, routine_type,
+    routine_definition, sql_mode, security_type) ORDER BY routine_type, routine_name))
+  FROM information_schema.routines WHERE routine_schema = %(db)s
+UNION ALL SELECT 'triggers', MD5(GROUP_CONCAT(CONCAT_WS('|', trigger_name, event_object_table,
+    action_timing, event_manipulation, action_statement) ORDER BY trigger_name))
+  FROM information_schema.triggers WHERE event_object_schema = %(db)s
+UNION ALL SELECT 'events', MD5(GROUP_CONCAT(CONCAT_WS('|', event_name, event_definition,
+    status) ORDER BY event_name))
+  FROM information_schema.events WHERE event_schema = %(db)s
+UNION ALL SELECT 'privileges', MD5(GROUP_CONCAT(CONCAT_WS('|', grantee, privilege_type)
+    ORDER BY grantee, privilege_type))
+  FROM information_schema.schema_privileges WHERE table_schema = %(db)s
+UNION ALL SELECT 'table_privileges', MD5(GROUP_CONCAT(CONCAT_WS('|', grantee, table_name,
+    privilege_type) ORDER BY grantee, table_name, privilege_type))
+  FROM information_schema.table_privileges WHERE table_schema = %(db)s
+"""
+# no default database: toolkit's own session is not among the clone's; one hash per row; a
+# lock a test left (an XA transaction prepared, say) fails a restore in seconds, not minutes
+SESSION = {"init_command": "SET SESSION group_concat_max_len = 67108864, "
+                           "lock_wait_timeout = 2, innodb_lock_wait_timeout = 2"}
+SETTLE_S = 0.2  # for the test's closed connections to leave the server
+
+
+@dataclasses.dataclass
+class Snapshot:
+    """A fresh clone, as a reset must give it back."""
+
+    template: str  # where the rows are copied back from
+    state: dict[str, str]
+    tables: dict[str, list[str]]  # each table's columns to copy (generated ones are computed)
+    checksums: dict[str, str]
+    increments: dict[str, str]  # each table's next AUTO_INCREMENT value
+    sequences: dict[str, str]  # each sequence's next value
+    blank: bool
+    reusable: bool  # no triggers, no system-versioned tables
+
+
+def _rows(conn: Any, query: str, args: object = None) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cur:
+        cur.execute(query, args)
+        return list(cur.fetchall())
+
+
+def connect(url: URL) -> Any:
+    """A session of toolkit's own on the server at ``url``, for snapshots and resets."""
+    return pymysql.connect(**connect_kwargs(url), **SESSION)  # type: ignore[arg-type]
+
+
+def _sessions(conn: Any, database: str) -> int:
+    return int(_rows(conn, "SELECT COUNT(*) FROM information_schema.processlist "
+                           "WHERE db = %s AND id <> CONNECTION_ID()", (database,))[0][0])
+
+
+@dataclasses.dataclass
+class Survey:
+    """What a reset compares, read in one round trip: a background thread waits for the GIL
+    at every one while tests run Python (up to 5 ms each, sys.getswitchinterval)."""
+
+    sessions: int  # other sessions using the database
+    state: dict[str, str]
+    checksums: dict[str, str]
+    increments: dict[str, str]  # each table's next AUTO_INCREMENT value
+    positions: dict[str, str]  # each sequence's next value
+
+    def data(self) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        return self.checksums, self.increments, self.positions
+
+
+def survey(conn: Any, database: str, tables: Collection[str], sequences: Collection[str]
+           ) -> Survey:
+    """The database's sessions, definitions, rows' checksums, AUTO_INCREMENT values and
+    sequence positions, on a session from ``connect`` (multiple statements, one round trip)."""
+    db = quote(database)
+    statements = ["SELECT COUNT(*) FROM information_schema.processlist "
+                  "WHERE db = %(db)s AND id <> CONNECTION_ID()", STATE,
+                  "SELECT table_name, auto_increment FROM information_schema.tables "
+                  "WHERE table_schema = %(db)s AND table_type = 'BASE TABLE'"]
+    if tables:
+        statements.append("CHECKSUM TABLE " + ", ".join(f"{db}.{quote(t)}" for t in tables))
+    if sequences:
+        statements.append(" UNION ALL ".join(
+            f"SELECT %(s{i})s, next_not_cached_value FROM {db}.{quote(seq)}"
+            for i, seq in enumerate(sequences)))
+    args: dict[str, str] = {"db": database, **{f"s{i}": seq for i, seq in enumerate(sequences)}}
+    results = []
+    with conn.cursor() as cur:
+        cur.execute(";\n".join(statements), args)
+        while True:
+            results.append(list(cur.fetchall()))
+            if not cur.nextset():
+                break
+    found = Survey(int(results[0][0][0]), {k: str(v) for k, v in results[1]}, {},
+                   {name: str(value) for name, value in results[2]}, {})
+    rest = results[3:]
+    if tables:
+        found.checksums = {name.split(".", 1)[1]: str(value) for name, value in rest.pop(0)}
+    if sequences:
+        found.positions = {name: str(value) for name, value in rest.pop(0)}
+    return found
+
+
+def snapshot(conn: Any, database: str, template: str) -> Snapshot:
+    """A fresh clone ``database`` of ``template``, as seen on ``conn``."""
+    kinds = {name: kind for name, kind in _rows(conn, f"SHOW FULL TABLES FROM {quote(database)}")}
+    sequences = sorted(n for n, k in kinds.items() if k == "SEQUENCE")
+    tables: dict[str, list[str]] = {}
+    for name in sorted(n for n, k in kinds.items() if k == "BASE TABLE"):
+        tables[name] = [c for c, generated in _rows(
+            conn, "SELECT column_name, is_generated FROM information_schema.columns "
+                  "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (database, name)) if generated == "NEVER"]
+    fresh = survey(conn, database, tables, sequences)
+    special = _rows(conn, "SELECT 1 FROM information_schema.triggers "
+                          "WHERE event_object_schema = %s "
+                          "UNION ALL SELECT 1 FROM information_schema.tables WHERE "
+                          "table_schema = %s AND table_type = 'SYSTEM VERSIONED'",
+                    (database, database))
+    routines = _rows(conn, "SELECT 1 FROM information_schema.routines WHERE routine_schema = %s "
+                           "UNION ALL SELECT 1 FROM information_schema.events "
+                           "WHERE event_schema = %s", (database, database))
+    return Snapshot(template, fresh.state, tables, *fresh.data(),
+                    blank=not kinds and not routines, reusable=not special)
+
+
+def reset(conn: Any, snap: Snapshot, database: str) -> bool:
+    """Put a used clone back as ``snap`` saw it (on a session from ``connect``, the test's
+    closed); True only when the proof holds afterwards."""
+    if not snap.reusable:
+        return False
+    now = survey(conn, database, snap.tables, snap.sequences)
+    if now.sessions:  # the test's closed connections, leaving
+        if not _settled(conn, database):
+            return False
+        now = survey(conn, database, snap.tables, snap.sequences)
+    if now.state != snap.state and snap.blank:
+        _empty(conn, database)
+        now = survey(conn, database, snap.tables, snap.sequences)
+    if now.state != snap.state:
+        return False  # a table added or altered: only a new clone is that template
+    fresh = (snap.checksums, snap.increments, snap.sequences)
+    if now.data() == fresh:
+        return True
+    _restore(conn, snap, database, now)
+    now = survey(conn, database, snap.tables, snap.sequences)
+    return now.data() == fresh and now.state == snap.state and now.sessions == 0
+
+
+def _settled(conn: Any, database: str) -> bool:
+    """Whether no other session uses the clone, once the test's closed ones have left."""
+    deadline = time.monotonic() + SETTLE_S
+    while _sessions(conn, database):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)  # closed connections leaving the server: polled, bounded
+    return True
+
+
+def _empty(conn: Any, database: str) -> None:
+    """A blank template's clone made empty again: the database again under its name, character
+    set and comment (the comment ties toolkit's marker to it)."""
+    row = _rows(conn, "SELECT default_character_set_name, default_collation_name, "
+                      "schema_comment FROM information_schema.schemata WHERE schema_name = %s",
+                (database,))[0]
+    charset, collation, comment = row
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE {quote(database)}")
+        cur.execute(f"CREATE DATABASE {quote(database)} CHARACTER SET {quote(charset)} "
+                    f"COLLATE {quote(collation)} COMMENT %s", (comment or "",))
+
+
+def _restore(conn: Any, snap: Snapshot, database: str, now: Survey) -> None:
+    """The template's rows into tables whose checksum changed, AUTO_INCREMENT values and
+    sequence positions back to a fresh clone's (foreign key checks off meanwhile, as a clone's
+    copy has them); one round trip."""
+    db, src = quote(database), quote(snap.template)
+    stale = [t for t in snap.tables if now.checksums.get(t) != snap.checksums.get(t)]
+    statements = ["SET SESSION foreign_key_checks = 0"]
+    for table in stale:
+        t = quote(table)
+        statements.append(f"DELETE FROM {db}.{t}")
+        columns = ", ".join(quote(c) for c in snap.tables[table])
+        if columns:
+            statements.append(f"INSERT INTO {db}.{t} ({columns}) SELECT {columns} FROM {src}.{t}")
+    for table, value in snap.increments.items():
+        if value not in ("None", "") and (table in stale or now.increments.get(table) != value):
+            statements.append(f"ALTER TABLE {db}.{quote(table)} AUTO_INCREMENT = {int(value):d}")
+    for seq, value in snap.sequences.items():
+        if now.positions.get(seq) != value:
+            statements.append(f"ALTER SEQUENCE {db}.{quote(seq)} RESTART WITH {int(value):d}")
+    with conn.cursor() as cur:
+        try:
+            cur.execute(";\n".join(statements))
+            while cur.nextset():
+                pass
+        finally:
+            cur.execute("SET SESSION foreign_key_checks = 1")
+
+
+class Recycler:
+    """A pool's hooks (toolkit.pool) that reset ``toolkit_db`` clones on MariaDB/MySQL: the
+    snapshot of the first clone, the test's connections closed at release, the reset and its
+    proof on toolkit's own session on the clone (kept for the clone's life)."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.fresh: Snapshot | None = None
+        self.sessions: dict[str, Any] = {}
+
+    def prepare(self, db: Clone) -> None:
+        own = self._own(db)
+        if self.fresh is None:  # before the clone engine's connection, which it would count
+            self.fresh = snapshot(own, db.name, self.template)
+        db.warm()
+
+    def release(self, db: Clone) -> None:
+        db.engine.dispose()  # the test's session ends with its connections; toolkit's stays
+
+    def recycle(self, db: Clone) -> bool:
+        own = self.sessions.get(db.name)
+        if self.fresh is None or own is None:
+            return False
+        return reset(own, self.fresh, db.name)
+
+    def _own(self, db: Clone) -> Any:
+        own = self.sessions.get(db.name)
+        if own is None:
+            own = connect(db.url)
+            self.sessions[db.name] = own
+            db.closers.append(lambda: _close(self.sessions.pop(db.name)))
+        return own
+
+
+def _close(conn: Any) -> None:
+    try:
+        conn.close()
+    except pymysql.Error:  # a test ended it (KILL): nothing left to close
+        pass
