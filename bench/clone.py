@@ -1,9 +1,11 @@
-"""Clone benchmark on the example shop's 32-revision history, per engine, on toolkit's own
-local servers: re-migrate from empty vs build / check / clone / drop; then the unchanged-template
-check on a 33-revision copy whose last revision imports project modules (about 10 discovered
-inputs), against its target.
+"""Clone benchmark on a migration history (the example shop's 32 revisions; with
+--histories shop,mlflow also MLflow 3.2.0's 33, see bench.histories), per engine, on toolkit's
+own local servers: re-migrate from empty vs build / check / clone / drop; then the
+unchanged-template check on a 33-revision copy of the shop whose last revision imports project
+modules (about 10 discovered inputs), against its target.
 
     python -m bench.clone [--reps 30] [--engines sqlite,postgresql,mysql]
+        [--histories shop,mlflow]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench import histories
 from toolkit import create_clone, ensure_template
 from toolkit.core import resolve
 from toolkit.engines import close_all, get_engine
@@ -29,7 +32,7 @@ from toolkit.migrate import upgrade
 from toolkit.servers import local
 from toolkit.settings import Settings
 
-SHOP = Path(__file__).resolve().parent.parent / "examples" / "shop"
+SHOP = histories.SHOP
 TARGETS = {"sqlite": (1.0, 200), "postgresql": (25.0, 10), "mysql": (80.0, 8)}
 
 
@@ -52,8 +55,8 @@ def server(engine: str, tmp: Path) -> Iterator[str]:
         yield srv.url
 
 
-def measure(engine: str, url: str, reps: int) -> dict[str, float]:
-    settings = Settings.load(project_dir=SHOP, environ={}, database_url=url,
+def measure(engine: str, url: str, reps: int, project: Path = SHOP) -> dict[str, float]:
+    settings = Settings.load(project_dir=project, environ={}, database_url=url,
                              prefix=f"b{secrets.token_hex(2)}_")
     db = get_engine(settings)
 
@@ -132,9 +135,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--engines", default="sqlite,postgresql,mysql")
+    parser.add_argument("--histories", default="shop",
+                        help="shop (32 revisions), mlflow (MLflow 3.2.0's 33): bench.histories")
     args = parser.parse_args()
-    table = Table(title=f"toolkit clone benchmark: example shop (32 revisions), {args.reps} reps, ms")
-    for column in ("engine", "re-migrate", "template build", "unchanged check", "clone p50",
+    table = Table(title=f"toolkit clone benchmark, {args.reps} reps, ms")
+    for column in ("history", "engine", "re-migrate", "template build", "unchanged check",
+                   "clone p50",
                    "clone p95", "drop p50", "re-migrate ÷ clone", "target"):
         table.add_column(column, justify="right")
     checks = Table(title=f"unchanged-template check: 33 revisions importing project modules, "
@@ -144,20 +150,22 @@ def main() -> None:
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         shop33 = shop_with_imports(tmp)
+        projects = {h: histories.project(h, tmp) for h in args.histories.split(",")}
         for engine in args.engines.split(","):
             url = stack.enter_context(server(engine, tmp))
             c = measure_check(shop33, url, args.reps)
             checks.add_row(engine, str(c["inputs"]), str(c["discovered"]), f"{c['check']:.2f}",
                            f"{c['max']:.2f}", f"≤{CHECK_TARGET_MS:g} ms "
                            f"{'✓' if c['check'] <= CHECK_TARGET_MS else '✗'}")
-            r = measure(engine, url, args.reps)
-            limit, ratio = TARGETS[engine]
-            met = r["clone_p50"] <= limit and r["remigrate"] / r["clone_p50"] >= ratio
-            table.add_row(engine, *(f"{r[k]:.2f}" for k in ("remigrate", "build", "check",
-                                                              "clone_p50", "clone_p95",
-                                                              "drop_p50")),
-                          f"{r['remigrate'] / r['clone_p50']:.0f}×",
-                          f"≤{limit:g} ms, ≥{ratio}× {'✓' if met else '✗'}")
+            for history, project in projects.items():
+                r = measure(engine, url, args.reps, project)
+                limit, ratio = TARGETS[engine]
+                met = r["clone_p50"] <= limit and r["remigrate"] / r["clone_p50"] >= ratio
+                table.add_row(f"{history} ({histories.revisions(project)} revisions)", engine,
+                              *(f"{r[k]:.2f}" for k in ("remigrate", "build", "check",
+                                                        "clone_p50", "clone_p95", "drop_p50")),
+                              f"{r['remigrate'] / r['clone_p50']:.0f}×",
+                              f"≤{limit:g} ms, ≥{ratio}× {'✓' if met else '✗'}")
     Console(width=160).print(table)
     Console(width=160).print(checks)
 

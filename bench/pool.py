@@ -1,4 +1,4 @@
-"""Pool benchmark: a 200-test pytest suite on the example shop's history (random order, the
+"""Pool benchmark: a 200-test pytest suite on a migration history (random order, the
 same server), each test touching its database once, run with ``toolkit_db`` from the pool,
 ``toolkit_db`` without it (--toolkit-no-pool), and SQLAlchemy's "join an external transaction
 and roll back" recipe on one database at head. Per contender: the fixture's set-up + tear-down
@@ -6,7 +6,10 @@ per test (p50, p95, from pytest's own phase durations) and the suite's wall time
 with ``-n 2``.
 
     python -m bench.pool [--engines postgresql,mysql,sqlite] [--tests 200] [--body-ms 0]
-        [--handover 50]
+        [--handover 50] [--histories shop,mlflow]
+
+The histories (bench.histories): the example shop's 32 revisions, and MLflow 3.2.0's 33 (a
+real-world history; needs MLflow installed, see bench/histories.py).
 
 On PostgreSQL pytest-postgresql 6+ runs the same suite too (`pip install -e '.[bench]'`): its
 noproc fixture on the same server, its template built by the same Alembic history, a database
@@ -16,9 +19,9 @@ per test cloned from it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,9 +33,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench import histories
 from bench.clone import pct, server
-
-ROOT = Path(__file__).resolve().parent.parent
 
 CONFTEST = '''
 import json, os, random
@@ -127,10 +129,8 @@ CONTENDERS = {"toolkit_db (pool)": ("toolkit", []), "toolkit_db (no pool)":
               "pytest-postgresql": ("pytest-postgresql", [])}
 
 
-def project(tmp: Path, tests: int, body_ms: float) -> Path:
-    shop = tmp / "shop"
-    shutil.copytree(ROOT / "examples" / "shop", shop, ignore=shutil.ignore_patterns(
-        "tests", ".toolkit", "__pycache__", "*.sqlite"))
+def project(tmp: Path, tests: int, body_ms: float, history: str = "shop") -> Path:
+    shop = histories.project(history, tmp)
     (shop / "bench_tests").mkdir()
     (shop / "bench_tests" / "conftest.py").write_text(CONFTEST)
     (shop / "bench_tests" / "test_touch.py").write_text(TESTS.format(n=tests,
@@ -199,20 +199,25 @@ def main() -> None:
                         help="also time N hand-overs: per-worker pool vs a shared pool")
     parser.add_argument("--body-ms", type=float, default=0.0,
                         help="what each test does besides its query, in ms (default: nothing)")
+    parser.add_argument("--histories", default="shop",
+                        help="shop (32 revisions), mlflow (MLflow 3.2.0's 33): bench.histories")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     table = Table(title=f"toolkit_db with and without the pool vs the rollback recipe: "
-                        f"{args.tests} tests ({args.body_ms:g} ms body), example shop history, "
-                        f"{os.cpu_count()} cores, "
-                        f"load {load:.1f} at start")
-    for column in ("engine", "workers", "contender", "set-up + tear-down p50", "p95",
-                   "÷ rollback p50", "suite wall", "÷ rollback wall", "targets"):
+                        f"{args.tests} tests ({args.body_ms:g} ms body), "
+                        f"{os.cpu_count()} cores, load {load:.1f} at start")
+    for column in ("history", "engine", "workers", "contender", "set-up + tear-down p50",
+                   "p95", "÷ rollback p50", "suite wall", "÷ rollback wall", "targets"):
         table.add_column(column, justify="right")
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        shop = project(tmp, args.tests, args.body_ms)
-        for engine in args.engines.split(",") if args.tests else []:  # --tests 0: none
-            url = stack.enter_context(server(engine, tmp))
+        projects = {h: project(tmp, args.tests, args.body_ms, h)
+                    for h in args.histories.split(",")}
+        servers = {engine: stack.enter_context(server(engine, tmp))
+                   for engine in (args.engines.split(",") if args.tests else [])}
+        for (history, shop), (engine, url) in itertools.product(projects.items(),
+                                                                 servers.items()):
+            label = f"{history} ({histories.revisions(shop)} revisions)"
             run(shop, url, "toolkit", ["--toolkit-no-pool"], 1)  # build the template once
             for workers in (1, 2):
                 results = {name: run(shop, url, fixture, extra, workers)
@@ -228,7 +233,7 @@ def main() -> None:
                     elif name == "toolkit_db (pool)":
                         ok = p50 <= 4 * base_p50 and p95 <= 0.010 and wall <= 1.5 * base_wall
                         target = f"≤ 4×, p95 ≤ 10 ms, wall ≤ 1.5× {'✓' if ok else '✗'}"
-                    table.add_row(engine, str(workers), name, f"{p50 * 1000:.2f} ms",
+                    table.add_row(label, engine, str(workers), name, f"{p50 * 1000:.2f} ms",
                                   f"{p95 * 1000:.2f} ms", f"{p50 / base_p50:.1f}×",
                                   f"{wall:.2f} s", f"{wall / base_wall:.2f}×", target)
     if args.tests:

@@ -75,16 +75,18 @@ class ClonePool:
                  prepare: Callable[[Clone], None] = Clone.warm,
                  recycle: Callable[[Clone], bool] | None = None,
                  on_release: Callable[[Clone], None] | None = None,
-                 counting_out: bool = False) -> None:
+                 total: int | None = None) -> None:
         self.settings, self.template = settings, template
         self.size = size or settings.pool_size or default_size()
         self.prepare, self.recycle, self.on_release = prepare, recycle, on_release
         self.ready: collections.deque[Clone] = collections.deque()
         self.doomed: collections.deque[Clone] = collections.deque()
-        # with counting_out, ``size`` counts the clones taken and not yet back too: a pool
-        # whose clones come back reset need not make one while another is out
-        self.counting_out = counting_out
+        # a pool whose clones come back reset keeps at most ``total`` in all (ready, in use,
+        # being reset): making one while another is on its way back would cost a creation
+        # (tens of ms of the server's time) where the reset costs about one
+        self.total = total
         self.out = 0
+        self.waiting = 0  # takes waiting for a clone
         self.stats = Stats()
         self._cond = threading.Condition()
         self._closing = False
@@ -99,10 +101,15 @@ class ClonePool:
         started = time.perf_counter()
         with self._cond:
             hit = bool(self.ready)
-            while not self.ready:
-                if self._error is not None:
-                    raise self._error
-                self._cond.wait()
+            self.waiting += 1
+            self._cond.notify_all()  # a waiter no reset will serve gets a new clone
+            try:
+                while not self.ready:
+                    if self._error is not None:
+                        raise self._error
+                    self._cond.wait()
+            finally:
+                self.waiting -= 1
             db = self.ready.popleft()
             self.out += 1
             self._cond.notify_all()  # room for the next one
@@ -185,7 +192,11 @@ class ClonePool:
 
     def _room(self) -> bool:
         """Whether to make another clone (called holding the lock)."""
-        return len(self.ready) + (self.out if self.counting_out else 0) < self.size
+        # a caller holding ``total`` clones and asking for more is served by a new one (not
+        # a take that a ready clone, or a released one about to be reset, will serve)
+        return len(self.ready) < self.size and (
+            self.total is None or len(self.ready) + self.out < self.total
+            or self.waiting > len(self.ready) + len(self.doomed))
 
     def _make(self, engine: Engine) -> Clone:
         db = create_clone(self.settings, self.template, engine=engine)
@@ -226,7 +237,9 @@ def pool(settings: Settings, template: Template, size: int | None = None,
             from toolkit.engines import mysql_reset
             recycler = mysql_reset.Recycler(template.name)
         prepare, recycle, on_release = recycler.prepare, recycler.recycle, recycler.release
-    made = ClonePool(settings, template, size, prepare or Clone.warm, recycle, on_release)
+    size = size or settings.pool_size or default_size()
+    made = ClonePool(settings, template, size, prepare or Clone.warm, recycle, on_release,
+                     total=size + 1 if recycle is not None else None)
     try:
         yield made
     finally:

@@ -38,7 +38,7 @@ class PooledDatabases:
                               Template(template, server.set(database=template), "refs", "refs"),
                               POOL_SIZE[reset is not None], prepare=self._prepare,
                               recycle=self._recycle if reset else None,
-                              counting_out=reset is not None)
+                              total=1 if reset is not None else None)
 
     def _prepare(self, db: Clone) -> None:
         """In the pool's thread: the connection the test will use (kept after a reset), then
