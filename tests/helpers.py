@@ -7,14 +7,19 @@ import secrets
 import subprocess
 import sys
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
 from toolkit.engines import get_engine
 from toolkit.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 ENV_PY = '''
 from pathlib import Path
@@ -168,3 +173,24 @@ def plugin_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, u
     if prefix:
         monkeypatch.setenv("TOOLKIT_PREFIX", prefix)
     return pytester
+
+
+@contextmanager
+def pg_database(url: str, suffix: str) -> Iterator[tuple[str, psycopg.Connection]]:
+    """A database of the test's own on the PostgreSQL server at ``url`` (not toolkit's: no
+    marker), with a session on it; dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    from toolkit import urls
+    from toolkit.engines.postgresql import connect_kwargs
+
+    server = urls.parse(url)
+    name = f"t{secrets.token_hex(4)}_{suffix}"
+    with psycopg.connect(**connect_kwargs(server)) as admin:  # type: ignore[arg-type]
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            with psycopg.connect(**connect_kwargs(server, name)) as conn:  # type: ignore[arg-type]
+                yield name, conn
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -4,16 +4,13 @@ state differ from the fresh one's, and dropping it makes them equal again."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
 
-from toolkit import urls
+from tests.helpers import pg_database
 from toolkit.engines import pg_reset
-from toolkit.engines.postgresql import connect_kwargs
 
 LEFT = {  # what a test makes: how it is undone
     "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'": "DROP FUNCTION f()",
@@ -34,15 +31,8 @@ LEFT = {  # what a test makes: how it is undone
 
 @pytest.fixture
 def fresh(postgres_url: str) -> Iterator[psycopg.Connection]:
-    server = urls.parse(postgres_url)
-    name = f"t{secrets.token_hex(4)}_proof"
-    with psycopg.connect(**connect_kwargs(server)) as admin:  # type: ignore[arg-type]
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            with psycopg.connect(**connect_kwargs(server, name)) as conn:  # type: ignore[arg-type]
-                yield conn
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with pg_database(postgres_url, "proof") as (_, conn):
+        yield conn
 
 
 @pytest.mark.parametrize("made", list(LEFT))

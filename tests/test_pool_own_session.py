@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from psycopg import sql
 
-from tests.helpers import settings_for, write_project
+from tests.helpers import pg_database, settings_for, write_project
 from toolkit import urls
 from toolkit.core import Clone, Template, drop, ensure_template
 from toolkit.engines import pg_reset
@@ -91,16 +91,9 @@ def test_a_kept_clone_has_no_session_of_toolkits(settings: Settings) -> None:
 @pytest.fixture
 def blank(postgres_url: str) -> Iterator[tuple[str, psycopg.Connection]]:
     """A blank database, with a session on it standing for a test's."""
-    server = urls.parse(postgres_url)
-    name = f"t{secrets.token_hex(4)}_blank"
-    with psycopg.connect(**connect_kwargs(server)) as admin:  # type: ignore[arg-type]
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            with psycopg.connect(**connect_kwargs(server, name)) as test:  # type: ignore[arg-type]
-                test.prepare_threshold = pg_reset.NEVER
-                yield name, test
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with pg_database(postgres_url, "blank") as (name, test):
+        test.prepare_threshold = pg_reset.NEVER
+        yield name, test
 
 
 def test_without_a_connection_to_spare_the_reset_runs_on_the_tests_session(
