@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -210,7 +210,9 @@ def reset(conn: psycopg.Connection, snap: Snapshot, database: str,
     would have it plan the proof again, ~2.5 ms)."""
     if snap.blank and ddl is not None:  # before the proof, which they would fail
         _drop_relations(conn, ddl, prepare)
-    current = state(conn, ignore, prepare)
+    current, probed = _look(conn, snap, ignore, prepare)
+    if current != snap.state:
+        probed = None  # read again once the state is put right
     if "session=" in current:
         deadline = time.monotonic() + settle_s
         while _others(conn, database, ignore):
@@ -229,7 +231,7 @@ def reset(conn: psycopg.Connection, snap: Snapshot, database: str,
     if current != snap.state:
         return False  # a table added or altered: only a new clone is that template
     # rows and sequence positions; putting them back changes no catalog row
-    rows, positions = _probe(conn, snap, prepare)
+    rows, positions = probed or _probe(conn, snap, prepare)
     stale = [name for name, (_, _, fresh) in snap.tables.items() if rows[name] != fresh]
     moved = [name for name, fresh in snap.sequences.items() if positions[name] != fresh]
     if not (stale or moved):
@@ -238,6 +240,18 @@ def reset(conn: psycopg.Connection, snap: Snapshot, database: str,
     rows, positions = _probe(conn, snap, prepare)
     return all(rows[n] == h for n, (_, _, h) in snap.tables.items()) and \
         positions == snap.sequences
+
+
+def _look(conn: psycopg.Connection, snap: Snapshot, ignore: Collection[int], prepare: bool
+          ) -> tuple[str, tuple[dict[str, str], dict[str, tuple[int, bool]]] | None]:
+    """The state, and the rows' hashes and sequences' positions, in one round trip (a pipeline):
+    a background thread waits for the GIL after each one while a test runs Python."""
+    if not snap.probe:
+        return state(conn, ignore, prepare), None
+    with conn.pipeline():
+        looked = conn.execute(_state_query(conn), prepare=prepare)
+        probed = conn.execute(snap.probe, prepare=prepare)
+    return _text(looked.fetchall(), ignore), _positions(probed.fetchall())
 
 
 def _others(conn: psycopg.Connection, database: str, ignore: Collection[int]) -> bool:
@@ -342,11 +356,16 @@ def _probe_query(conn: psycopg.Connection, snap: Snapshot) -> bytes:
 def _probe(conn: psycopg.Connection, snap: Snapshot, prepare: bool = False
            ) -> tuple[dict[str, str], dict[str, tuple[int, bool]]]:
     """Each table's rows' hash and each sequence's position."""
+    if not snap.probe:
+        return {}, {}
+    return _positions(conn.execute(snap.probe, prepare=prepare).fetchall())
+
+
+def _positions(found: list[tuple[Any, ...]]
+               ) -> tuple[dict[str, str], dict[str, tuple[int, bool]]]:
     rows: dict[str, str] = {}
     positions: dict[str, tuple[int, bool]] = {}
-    if not snap.probe:
-        return rows, positions
-    for kind, name, value in conn.execute(snap.probe, prepare=prepare).fetchall():
+    for kind, name, value in found:
         if kind == "t":
             rows[name] = value
         else:
@@ -372,7 +391,10 @@ def state(conn: psycopg.Connection, ignore: Collection[int] = (), prepare: bool 
     when neither holds anything the other does not. One UNION ALL (planning it is most of its
     cost: ``prepare`` on a session of toolkit's own). Sessions ``ignore`` names do not
     count."""
-    rows = conn.execute(_state_query(conn), prepare=prepare).fetchall()
+    return _text(conn.execute(_state_query(conn), prepare=prepare).fetchall(), ignore)
+
+
+def _text(rows: list[tuple[Any, ...]], ignore: Collection[int]) -> str:
     skip = {str(pid) for pid in ignore}
     return "\n".join(sorted(f"{kind}={value}" for kind, value in rows
                              if not (kind == "session" and str(value) in skip)))
@@ -454,8 +476,9 @@ class Recycler:
 
     def prepare(self, db: Clone) -> None:
         db.warm()  # nothing when it already is (a recycled clone)
-        with _raw(db) as conn:
-            self.resets.ready(db, conn)
+        if self.resets.fresh is None or self.resets.session(db) is None:
+            with _raw(db) as conn:
+                self.resets.ready(db, conn)
 
     def release(self, db: Clone) -> None:
         """On the test's time: its session ends now. Only when the test left one connection
