@@ -101,15 +101,16 @@ class ClonePool:
         started = time.perf_counter()
         with self._cond:
             hit = bool(self.ready)
-            self.waiting += 1
-            self._cond.notify_all()  # a waiter no reset will serve gets a new clone
-            try:
-                while not self.ready:
-                    if self._error is not None:
-                        raise self._error
-                    self._cond.wait()
-            finally:
-                self.waiting -= 1
+            if not hit:
+                self.waiting += 1
+                self._cond.notify_all()  # a waiter no reset will serve gets a new clone
+                try:
+                    while not self.ready:
+                        if self._error is not None:
+                            raise self._error
+                        self._cond.wait()
+                finally:
+                    self.waiting -= 1
             db = self.ready.popleft()
             self.out += 1
             self._cond.notify_all()  # room for the next one
