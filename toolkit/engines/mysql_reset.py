@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Collection
@@ -37,6 +38,8 @@ from toolkit.engines.mysql import connect_kwargs, quote
 
 if TYPE_CHECKING:
     from toolkit.core import Clone
+
+log = logging.getLogger("toolkit")
 
 # definitions, one hash each, with the database's own name left out (clones differ in it)
 # what SHOW CREATE TABLE does not say (it says the rest, cheaper than information_schema)
@@ -272,8 +275,8 @@ class Recycler:
 
     def prepare(self, db: Clone) -> None:
         own = self._own(db)
-        if self.fresh is None:  # before the clone engine's connection, which it would count
-            self.fresh = snapshot(own, db.name, self.template)
+        if self.fresh is None and own is not None:  # before the clone engine's connection,
+            self.fresh = snapshot(own, db.name, self.template)  # which it would count
         db.warm()
 
     def release(self, db: Clone) -> None:
@@ -286,9 +289,15 @@ class Recycler:
         return reset(own, self.fresh, db.name)
 
     def _own(self, db: Clone) -> Any:
+        """toolkit's session for ``db``'s resets; None when the server has no connection to
+        spare (that clone is dropped after its test, as without resets)."""
         own = self.sessions.get(db.name)
         if own is None:
-            own = connect(db.url)
+            try:
+                own = connect(db.url)
+            except pymysql.err.OperationalError as exc:  # too many connections, say
+                log.debug("no session of toolkit's own for %s: %s", db.name, exc)
+                return None
             self.sessions[db.name] = own
             db.closers.append(lambda: _close(self.sessions.pop(db.name)))
         return own
