@@ -11,9 +11,9 @@ were closed (temporary tables, variables, named locks go with it).
 
 A reset puts back what it can: rows of changed tables copied again from the template on the
 same server (foreign key checks off, as a clone's copy does), AUTO_INCREMENT values and
-sequence positions; a blank template's clone is made again empty under its own name and
-comment (its marker stays valid). A template with triggers or system-versioned tables is not
-reset (copying rows back would fire the triggers or rewrite history): its clones are dropped.
+sequence positions. Anything else a test changed (a table added or altered) fails the proof,
+and the clone is dropped. A template with triggers or system-versioned tables is not reset
+(copying rows back would fire the triggers or rewrite history): its clones are dropped.
 
 The reset and its proof run on a session of toolkit's own on the server, opened once per clone
 with no default database (so no test sees it among its database's sessions); the test's
@@ -83,7 +83,6 @@ class Snapshot:
     checksums: dict[str, str]
     increments: dict[str, str]  # each table's next AUTO_INCREMENT value
     sequences: dict[str, str]  # each sequence's next value
-    blank: bool
     reusable: bool  # no triggers, no system-versioned tables
 
 
@@ -182,11 +181,8 @@ def snapshot(conn: Any, database: str, template: str) -> Snapshot:
                           "UNION ALL SELECT 1 FROM information_schema.tables WHERE "
                           "table_schema = %s AND table_type = 'SYSTEM VERSIONED'",
                     (database, database))
-    routines = _rows(conn, "SELECT 1 FROM information_schema.routines WHERE routine_schema = %s "
-                           "UNION ALL SELECT 1 FROM information_schema.events "
-                           "WHERE event_schema = %s", (database, database))
     return Snapshot(template, relations, fresh.state, tables, *fresh.data(),
-                    blank=not kinds and not routines, reusable=not special)
+                    reusable=not special)
 
 
 def reset(conn: Any, snap: Snapshot, database: str) -> bool:
@@ -198,9 +194,6 @@ def reset(conn: Any, snap: Snapshot, database: str) -> bool:
     if now.sessions:  # the test's closed connections, leaving
         if not _settled(conn, database):
             return False
-        now = survey(conn, database, snap.relations, snap.tables, snap.sequences)
-    if now.state != snap.state and snap.blank:
-        _empty(conn, database)
         now = survey(conn, database, snap.relations, snap.tables, snap.sequences)
     if now.state != snap.state:
         return False  # a table added or altered: only a new clone is that template
@@ -220,19 +213,6 @@ def _settled(conn: Any, database: str) -> bool:
             return False
         time.sleep(0.002)  # closed connections leaving the server: polled, bounded
     return True
-
-
-def _empty(conn: Any, database: str) -> None:
-    """A blank template's clone made empty again: the database again under its name, character
-    set and comment (the comment ties toolkit's marker to it)."""
-    row = _rows(conn, "SELECT default_character_set_name, default_collation_name, "
-                      "schema_comment FROM information_schema.schemata WHERE schema_name = %s",
-                (database,))[0]
-    charset, collation, comment = row
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE {quote(database)}")
-        cur.execute(f"CREATE DATABASE {quote(database)} CHARACTER SET {quote(charset)} "
-                    f"COLLATE {quote(collation)} COMMENT %s", (comment or "",))
 
 
 def _restore(conn: Any, snap: Snapshot, database: str, now: Survey) -> None:
