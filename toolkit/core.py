@@ -3,6 +3,7 @@ Bookkeeping and logging live here; the engines in ``toolkit.engines`` do only en
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import os
@@ -193,17 +194,34 @@ def ensure_template(settings: Settings) -> Template:
     return _leased(engine, template)
 
 
-_leases: set[tuple[int, str, str]] = set()
+_leases: dict[tuple[int, str, str], tuple[Engine, Marker]] = {}
 
 
 def _leased(engine: Engine, template: Template) -> Template:
     """Record that this process uses ``template``, so that gc (here or in another run) keeps
-    it while this process lives; once per process and template."""
-    key = (os.getpid(), str(engine.url), template.name)
+    it while this process lives; once per process and template. A normal exit takes the
+    lease back; a killed process's goes with the next gc."""
+    pid = os.getpid()
+    key = (pid, str(engine.url), template.name)
     if key not in _leases:
-        engine.lease(template.name, Marker.new("lease", template.fingerprint, template.lineage))
-        _leases.add(key)
+        marker = Marker.new("lease", template.fingerprint, template.lineage)
+        engine.lease(template.name, marker)
+        if not any(owner == pid for owner, _, _ in _leases):
+            atexit.register(_unlease, pid)
+        _leases[key] = (engine, marker)
     return template
+
+
+def _unlease(pid: int) -> None:
+    """At exit: this process's leases (not a forked parent's, whose handler it inherits)."""
+    if pid != os.getpid():
+        return
+    for (owner, _, name), (engine, marker) in list(_leases.items()):
+        if owner == pid:
+            try:
+                engine.unlease(name, marker)
+            except Exception as exc:  # the server gone first, say: gc takes it later
+                log.debug("lease on %s left for gc: %s", name, exc)
 
 
 def find_template(settings: Settings, name: str) -> Template:
