@@ -33,7 +33,7 @@ class Marker:
     def new(cls, kind: Kind, fingerprint: str, lineage: str, pid: int | None = None) -> Marker:
         """A marker owned by ``pid`` (default: this process)."""
         pid = pid or os.getpid()
-        return cls(kind, fingerprint, lineage, socket.gethostname(), pid, process_start(pid),
+        return cls(kind, fingerprint, lineage, socket.gethostname(), pid, _start_of(pid),
                    datetime.now(UTC).isoformat(timespec="microseconds"))
 
     def with_kind(self, kind: Kind) -> Marker:
@@ -117,6 +117,20 @@ def pid_alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True  # no /proc to ask: it answered the signal
+
+
+_own_start: tuple[int, int] = (0, 0)  # this process's pid and start, read once per pid
+
+
+def _start_of(pid: int) -> int:
+    """process_start(), without reading /proc again for this process (a pool marks a clone
+    every few milliseconds); a forked child has another pid, so reads its own."""
+    global _own_start
+    if pid != os.getpid():
+        return process_start(pid)
+    if _own_start[0] != pid:
+        _own_start = (pid, process_start(pid))
+    return _own_start[1]
 
 
 def process_start(pid: int) -> int:
