@@ -1,12 +1,13 @@
 """Clones made ahead of demand. A pool serves one template on one server: a background thread
 keeps up to ``size`` clones ready — created, marked as this process's like any clone, their
 SQLAlchemy engine built and one connection already open (the dialect initialised) — so taking
-one is a hand-over; a released clone is dropped by that thread, off the test's critical path.
+one is a hand-over; a released clone is reset (when the reset is proved complete) or dropped
+by that thread, off the test's critical path.
 
     with pool(settings, template) as p:
         db = p.take()          # waits (never fails) while none is ready
         ...
-        p.release(db)          # dropped in the background (kept if db.keep)
+        p.release(db)          # reset or dropped in the background (kept if db.keep)
 
 The thread has its own server connection (toolkit's engines are not shared across threads).
 A killed process leaves its ready clones marked with its pid: the next ``db.gc`` drops them,
@@ -160,9 +161,10 @@ class ClonePool:
                         self.doomed.clear()
                         break
                     # a ready clone first (a test may be waiting for it); released ones
-                    # are dropped when the pool is full, or before too many pile up; with
-                    # recycle, a released one first: a reset is cheaper than a new clone
-                    backlog = len(self.doomed) > 2 * self.size
+                    # are dropped when the pool is full, or before too many pile up (unless
+                    # a test waits); with recycle, a released one first: a reset is cheaper
+                    # than a new clone
+                    backlog = len(self.doomed) > 2 * self.size and not self.waiting
                     full = not self._room()
                     first = full or backlog or self.recycle is not None
                     doomed = self.doomed.popleft() if self.doomed and first else None
@@ -225,15 +227,20 @@ def pool(settings: Settings, template: Template, size: int | None = None,
          recycle: Callable[[Clone], bool] | None = None,
          on_release: Callable[[Clone], None] | None = None) -> Iterator[ClonePool]:
     """A pool of ready clones of ``template`` for the block; nothing of it outlives the block.
-    On PostgreSQL and MariaDB/MySQL (without hooks of the caller's), released clones are reset
-    and reused when the reset is proved complete (toolkit.engines.pg_reset, mysql_reset), else
-    dropped."""
+    Without hooks of the caller's, released clones are reset and reused when the reset is
+    proved complete (toolkit.engines.pg_reset, mysql_reset; on SQLite, sqlite_reset: when
+    nothing has the file open), else dropped."""
     kind = urls.kind(urls.parse(settings.database_url))
-    if prepare is None and recycle is None and kind in ("postgresql", "mysql"):
+    if prepare is None and recycle is None:
         recycler: Recycler
         if kind == "postgresql":  # each imports its driver: only the one in use
             from toolkit.engines import pg_reset
             recycler = pg_reset.Recycler()
+        elif kind == "sqlite":
+            from toolkit.engines import sqlite_reset
+            from toolkit.engines.sqlite import SQLiteEngine
+            recycler = sqlite_reset.Recycler(SQLiteEngine(urls.parse(settings.database_url),
+                                                          settings))
         else:
             from toolkit.engines import mysql_reset
             recycler = mysql_reset.Recycler(template.name)
