@@ -1,14 +1,16 @@
 """Handing a used SQLite clone out again instead of dropping it and making a new one: the
-clone's file is replaced by a fresh copy of the template under the same name
-(SQLiteEngine.refresh_clone), which is all a new clone is, less the marker written again and
-the SQLAlchemy engine built again (what a new clone costs besides the copy).
+template's bytes are written over the clone's file, in place, under the same name
+(SQLiteEngine.refresh_clone). The clone is then byte for byte what a new one is, without the
+marker written again or the SQLAlchemy engine built again (what a new clone costs besides the
+copy).
 
-Nothing of the test can survive that but an open connection to the old file, which could
-still write beside the new one (a journal or WAL under the same name). So a clone is
-refreshed only when, its engine's connections closed, no file descriptor of this process
-refers to it any more (read from /proc/self/fd; where there is none to read, clones are
-dropped as before). A connection another process opened on the clone and kept beyond the
-test is not seen: it would write to the old file, which is gone from the directory."""
+Nothing of the test can survive that but a connection still open on the file, which could
+write into the refreshed clone (or a journal or WAL beside it). So a clone is refreshed only
+when, its engine's connections closed, no file descriptor of this process refers to it any
+more (read from /proc/self/fd; where there is none to read, clones are dropped as before). A
+connection that another process, started by the test, keeps open past the test is not seen:
+its writes would reach the next test's clone, as they would on a server whose reset had
+already run."""
 
 from __future__ import annotations
 
