@@ -140,8 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     table = Table(title=f"toolkit clone benchmark, {args.reps} reps, ms")
     for column in ("history", "engine", "re-migrate", "template build", "unchanged check",
-                   "clone p50",
-                   "clone p95", "drop p50", "re-migrate ÷ clone", "target"):
+                   "clone p50", "clone p95", "drop p50", "re-migrate ÷ clone", "target"):
         table.add_column(column, justify="right")
     checks = Table(title=f"unchanged-template check: 33 revisions importing project modules, "
                          f"{args.reps} reps, ms")

@@ -230,7 +230,8 @@ def pool(settings: Settings, template: Template, size: int | None = None,
     Without hooks of the caller's, released clones are reset and reused when the reset is
     proved complete (toolkit.engines.pg_reset, mysql_reset; on SQLite, sqlite_reset: when
     nothing has the file open), else dropped."""
-    kind = urls.kind(urls.parse(settings.database_url))
+    server = urls.parse(settings.database_url)
+    kind = urls.kind(server)
     if prepare is None and recycle is None:
         recycler: Recycler
         if kind == "postgresql":  # each imports its driver: only the one in use
@@ -239,8 +240,7 @@ def pool(settings: Settings, template: Template, size: int | None = None,
         elif kind == "sqlite":
             from toolkit.engines import sqlite_reset
             from toolkit.engines.sqlite import SQLiteEngine
-            recycler = sqlite_reset.Recycler(SQLiteEngine(urls.parse(settings.database_url),
-                                                          settings))
+            recycler = sqlite_reset.Recycler(SQLiteEngine(server, settings))
         else:
             from toolkit.engines import mysql_reset
             recycler = mysql_reset.Recycler(template.name)

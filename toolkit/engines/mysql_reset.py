@@ -62,6 +62,9 @@ UNION ALL SELECT 'table_privileges', MD5(GROUP_CONCAT(CONCAT_WS('|', grantee, ta
     privilege_type) ORDER BY grantee, table_name, privilege_type))
   FROM information_schema.table_privileges WHERE table_schema = %(db)s
 """
+# the other sessions using the database
+SESSIONS = ("SELECT COUNT(*) FROM information_schema.processlist "
+            "WHERE db = %(db)s AND id <> CONNECTION_ID()")
 # a table's next AUTO_INCREMENT value is data (compared and put back apart), not definition
 NEXT_VALUE = re.compile(r" AUTO_INCREMENT=\d+")
 NO_SUCH_TABLE = 1146
@@ -98,8 +101,7 @@ def connect(url: URL) -> Any:
 
 
 def _sessions(conn: Any, database: str) -> int:
-    return int(_rows(conn, "SELECT COUNT(*) FROM information_schema.processlist "
-                           "WHERE db = %s AND id <> CONNECTION_ID()", (database,))[0][0])
+    return int(_rows(conn, SESSIONS, {"db": database})[0][0])
 
 
 @dataclasses.dataclass
@@ -123,8 +125,7 @@ def survey(conn: Any, database: str, relations: Collection[str], tables: Collect
     ``relations``), rows' checksums, AUTO_INCREMENT values and sequence positions, on a session
     from ``connect`` (multiple statements, one round trip)."""
     db = quote(database)
-    statements = ["SELECT COUNT(*) FROM information_schema.processlist "
-                  "WHERE db = %(db)s AND id <> CONNECTION_ID()", STATE,
+    statements = [SESSIONS, STATE,
                   f"SHOW FULL TABLES FROM {db}",
                   *(f"SHOW CREATE TABLE {db}.{quote(r)}" for r in relations),
                   "SELECT table_name, auto_increment FROM information_schema.tables "
