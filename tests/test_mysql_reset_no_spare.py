@@ -12,7 +12,7 @@ import pymysql
 from tests.helpers import settings_for, write_project
 from toolkit.core import Clone, create_clone, drop, ensure_template
 from toolkit.engines import mysql_reset
-from toolkit.engines.mysql import connect_kwargs
+from toolkit.engines.mysql import connect_kwargs, quote
 
 
 def test_no_connection_to_spare_means_no_reset(tmp_path: Path, mysql_url: str) -> None:
@@ -23,8 +23,8 @@ def test_no_connection_to_spare_means_no_reset(tmp_path: Path, mysql_url: str) -
     admin = pymysql.connect(**connect_kwargs(db.url))  # type: ignore[arg-type]
     try:
         with admin.cursor() as cur:
-            cur.execute(f"CREATE USER '{user}'@'localhost' WITH MAX_USER_CONNECTIONS 1")
-            cur.execute(f"GRANT ALL ON `{db.name}`.* TO '{user}'@'localhost'")
+            cur.execute("CREATE USER %s@'localhost' WITH MAX_USER_CONNECTIONS 1", (user,))
+            cur.execute(f"GRANT ALL ON {quote(db.name)}.* TO %s@'localhost'", (user,))
         limited = Clone(db.name, db.url.set(username=user), template)
         # the user's one connection, held: the server refuses it another, for real
         held = pymysql.connect(**connect_kwargs(limited.url))  # type: ignore[arg-type]
@@ -36,7 +36,7 @@ def test_no_connection_to_spare_means_no_reset(tmp_path: Path, mysql_url: str) -
             held.close()
     finally:
         with admin.cursor() as cur:
-            cur.execute(f"DROP USER '{user}'@'localhost'")
+            cur.execute("DROP USER %s@'localhost'", (user,))
         admin.close()
         db.dispose()
         drop(settings, db.name)

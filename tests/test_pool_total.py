@@ -1,6 +1,6 @@
-"""A pool that resets its clones keeps ``size`` ready and one more in use, and makes no new
-clone while a released one is on its way back; a caller holding every clone and asking for
-more still gets one (it waits for a new clone, never forever)."""
+"""On every engine, a pool that resets its clones keeps ``size`` ready and one more in use,
+and makes no new clone while a released one is on its way back; a caller holding every clone
+and asking for more still gets one (it waits for a new clone, never forever)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from toolkit.core import ensure_template
 from toolkit.pool import pool
 
 
-@pytest.fixture(params=["postgres_url", "mysql_url"])
-def server(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(params=["sqlite", "postgres_url", "mysql_url"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":  # its clones are refreshed in place, so reused too
+        return f"sqlite:///{tmp_path}/dbs/toolkit.sqlite"
     return str(request.getfixturevalue(request.param))
 
 
