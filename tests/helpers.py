@@ -163,10 +163,12 @@ def refs_project(root: Path, files: Mapping[str, str | bytes]) -> Path:
 
 
 def plugin_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, url: str,
-                   prefix: str | None = None) -> pytest.Pytester:
-    """pytester's directory as a small Alembic project whose pytest runs see only
-    TOOLKIT_DATABASE_URL (and TOOLKIT_PREFIX) of this machine's toolkit settings."""
-    write_project(pytester.path)
+                   prefix: str | None = None, revisions: list[str] | None = None
+                   ) -> pytest.Pytester:
+    """pytester's directory as a small Alembic project (``revisions``, else the default ones)
+    whose pytest runs see only TOOLKIT_DATABASE_URL (and TOOLKIT_PREFIX) of this machine's
+    toolkit settings."""
+    write_project(pytester.path, revisions)
     for name in [k for k in os.environ if k.startswith("TOOLKIT_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("TOOLKIT_DATABASE_URL", url)

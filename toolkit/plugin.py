@@ -213,7 +213,7 @@ def toolkit_db(request: pytest.FixtureRequest, toolkit_settings: Settings,
             pytest.fail(f"toolkit: {exc}", pytrace=False)
         taken = toolkit_pool.stats.takes[-1]
         timed(wait_s=taken.wait_s, handover_s=time.perf_counter() - started - taken.wait_s,
-              hit=taken.hit)
+              hit=taken.hit, reused=taken.reused)
         request.node.stash[CLONE] = (db, toolkit_settings.keep_failed)
         try:
             yield db
@@ -511,13 +511,17 @@ def _timings(terminalreporter: pytest.TerminalReporter) -> None:
             f"  {float(value['wait_s']) * 1000:8.2f} ms  {float(value['handover_s']) * 1000:8.2f}"
             f" ms  {float(value.get('drop_s', 0.0)) * 1000:8.2f} ms  {ready:6}  {nodeid}")
     hits = sum(bool(v["hit"]) for _, v in rows)
+    reused = sum(bool(v.get("reused")) for _, v in rows)
     terminalreporter.write_line(f"  pool hit rate: {hits}/{len(rows)} "
                                 f"({100 * hits / len(rows):.0f}%)")
+    terminalreporter.write_line(f"  reused clones: {reused}/{len(rows)} "
+                                f"({100 * reused / len(rows):.0f}%), reset and handed out again")
     path = terminalreporter.config.rootpath / ".toolkit" / "timings.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"tests": {n: v for n, v in rows},
-                                    "hit_rate": hits / len(rows)}, indent=1) + "\n")
+                                    "hit_rate": hits / len(rows),
+                                    "reuse_rate": reused / len(rows)}, indent=1) + "\n")
     except OSError as exc:
         terminalreporter.write_line(f"  (not written to {path}: {exc})")
 

@@ -3,10 +3,13 @@ pool can hand it out again instead of dropping it and making a new one.
 
 The proof compares, with a snapshot of a fresh clone: the database's definitions (its
 tables, views and sequences, each as ``SHOW CREATE TABLE`` shows it — columns, indexes,
-constraints, checks, options, comments; routines, triggers, events, privileges and the default
-character set from information_schema), every table's rows (``CHECKSUM TABLE``), each table's
-next AUTO_INCREMENT value and each sequence's next value, and that no other session uses the
-database. The test's own session ended when its connections
+constraints, checks, options, comments; routines with their parameters, triggers, events with
+their schedules, the default character set and, on MariaDB, the database's comment — toolkit's
+marker, which must stay this clone's own — from information_schema; grants on the database,
+its tables, columns and routines from the mysql schema, since information_schema shows a user
+only its own), every table's rows (``CHECKSUM TABLE``), each table's next AUTO_INCREMENT value
+and each sequence's table (position, bounds, increment, cycles), and that no other session
+uses the database. The test's own session ended when its connections
 were closed (temporary tables, variables, named locks go with it).
 
 A reset puts back what it can: rows of changed tables copied again from the template on the
@@ -43,25 +46,50 @@ log = logging.getLogger("toolkit")
 
 # definitions, one hash each, with the database's own name left out (clones differ in it)
 # what SHOW CREATE TABLE does not say (it says the rest, cheaper than information_schema)
+# (CONCAT_WS skips NULLs: each nullable column is COALESCEd so that NULL and '' differ)
 STATE = """
 SELECT 'schema', CONCAT_WS('|', default_character_set_name, default_collation_name)
-  FROM information_schema.schemata WHERE schema_name = %(db)s
+  FROM information_schema.schemata WHERE schema_name = %(db)s{comment}
 UNION ALL SELECT 'routines', MD5(GROUP_CONCAT(CONCAT_WS('|', routine_name, routine_type,
-    routine_definition, sql_mode, security_type) ORDER BY routine_type, routine_name))
+    routine_definition, sql_mode, security_type, COALESCE(dtd_identifier, '-'), is_deterministic,
+    sql_data_access, routine_comment, definer, character_set_client, collation_connection,
+    database_collation) ORDER BY routine_type, routine_name))
   FROM information_schema.routines WHERE routine_schema = %(db)s
+UNION ALL SELECT 'parameters', MD5(GROUP_CONCAT(CONCAT_WS('|', specific_name, routine_type,
+    ordinal_position, COALESCE(parameter_mode, '-'), COALESCE(parameter_name, '-'),
+    dtd_identifier) ORDER BY routine_type, specific_name, ordinal_position))
+  FROM information_schema.parameters WHERE specific_schema = %(db)s
 UNION ALL SELECT 'triggers', MD5(GROUP_CONCAT(CONCAT_WS('|', trigger_name, event_object_table,
-    action_timing, event_manipulation, action_statement) ORDER BY trigger_name))
+    action_timing, event_manipulation, action_statement, action_order, sql_mode, definer)
+    ORDER BY trigger_name))
   FROM information_schema.triggers WHERE event_object_schema = %(db)s
 UNION ALL SELECT 'events', MD5(GROUP_CONCAT(CONCAT_WS('|', event_name, event_definition,
-    status) ORDER BY event_name))
+    status, definer, event_type, COALESCE(execute_at, '-'), COALESCE(interval_value, '-'),
+    COALESCE(interval_field, '-'), sql_mode, COALESCE(starts, '-'), COALESCE(ends, '-'),
+    on_completion, event_comment, originator) ORDER BY event_name))
   FROM information_schema.events WHERE event_schema = %(db)s
-UNION ALL SELECT 'privileges', MD5(GROUP_CONCAT(CONCAT_WS('|', grantee, privilege_type)
-    ORDER BY grantee, privilege_type))
-  FROM information_schema.schema_privileges WHERE table_schema = %(db)s
-UNION ALL SELECT 'table_privileges', MD5(GROUP_CONCAT(CONCAT_WS('|', grantee, table_name,
-    privilege_type) ORDER BY grantee, table_name, privilege_type))
-  FROM information_schema.table_privileges WHERE table_schema = %(db)s
+UNION ALL SELECT 'db_grants', MD5(GROUP_CONCAT(CONCAT_WS('|', d.user, d.host, JSON_OBJECT(
+    'select', d.select_priv, 'insert', d.insert_priv, 'update', d.update_priv, 'delete',
+    d.delete_priv, 'create', d.create_priv, 'drop', d.drop_priv, 'grant', d.grant_priv,
+    'references', d.references_priv, 'index', d.index_priv, 'alter', d.alter_priv,
+    'temporary', d.create_tmp_table_priv, 'lock', d.lock_tables_priv, 'view',
+    d.create_view_priv, 'show_view', d.show_view_priv, 'routine', d.create_routine_priv,
+    'alter_routine', d.alter_routine_priv, 'execute', d.execute_priv, 'event', d.event_priv,
+    'trigger', d.trigger_priv)) ORDER BY d.user, d.host))
+  FROM mysql.db d WHERE d.db = %(db)s
+UNION ALL SELECT 'table_grants', MD5(GROUP_CONCAT(CONCAT_WS('|', user, host, table_name,
+    table_priv, column_priv) ORDER BY user, host, table_name))
+  FROM mysql.tables_priv WHERE db = %(db)s
+UNION ALL SELECT 'column_grants', MD5(GROUP_CONCAT(CONCAT_WS('|', user, host, table_name,
+    column_name, column_priv) ORDER BY user, host, table_name, column_name))
+  FROM mysql.columns_priv WHERE db = %(db)s
+UNION ALL SELECT 'routine_grants', MD5(GROUP_CONCAT(CONCAT_WS('|', user, host, routine_name,
+    routine_type, proc_priv) ORDER BY user, host, routine_name, routine_type))
+  FROM mysql.procs_priv WHERE db = %(db)s
 """
+# grants are read from the mysql schema (information_schema shows a user only its own):
+# a server user that cannot read them cannot have a reset proved
+ACCESS_DENIED = (1142, 1143)
 # the other sessions using the database
 SESSIONS = ("SELECT COUNT(*) FROM information_schema.processlist "
             "WHERE db = %(db)s AND id <> CONNECTION_ID()")
@@ -85,7 +113,7 @@ class Snapshot:
     tables: dict[str, list[str]]  # each table's columns to copy (generated ones are computed)
     checksums: dict[str, str]
     increments: dict[str, str]  # each table's next AUTO_INCREMENT value
-    sequences: dict[str, str]  # each sequence's next value
+    sequences: dict[str, str]  # each sequence's next value, bounds, increment, cache, cycles
     reusable: bool  # no triggers, no system-versioned tables
 
 
@@ -125,7 +153,7 @@ def survey(conn: Any, database: str, relations: Collection[str], tables: Collect
     ``relations``), rows' checksums, AUTO_INCREMENT values and sequence positions, on a session
     from ``connect`` (multiple statements, one round trip)."""
     db = quote(database)
-    statements = [SESSIONS, STATE,
+    statements = [SESSIONS, _state_query(conn),
                   f"SHOW FULL TABLES FROM {db}",
                   *(f"SHOW CREATE TABLE {db}.{quote(r)}" for r in relations),
                   "SELECT table_name, auto_increment FROM information_schema.tables "
@@ -134,7 +162,7 @@ def survey(conn: Any, database: str, relations: Collection[str], tables: Collect
         statements.append("CHECKSUM TABLE " + ", ".join(f"{db}.{quote(t)}" for t in tables))
     if sequences:
         statements.append(" UNION ALL ".join(
-            f"SELECT %(s{i})s, next_not_cached_value FROM {db}.{quote(seq)}"
+            f"SELECT %(s{i})s, CONCAT_WS('/', {SEQUENCE_ROW}) FROM {db}.{quote(seq)}"
             for i, seq in enumerate(sequences)))
     args: dict[str, str] = {"db": database, **{f"s{i}": seq for i, seq in enumerate(sequences)}}
     results = []
@@ -165,6 +193,42 @@ def survey(conn: Any, database: str, relations: Collection[str], tables: Collect
     return found
 
 
+# a sequence's table: where it is (the first: what RESTART puts back) and how it counts
+SEQUENCE_ROW = ("next_not_cached_value, minimum_value, maximum_value, start_value, increment, "
+                "cache_size, cycle_option, cycle_count")
+
+
+# MariaDB's comment on a database: toolkit's marker, each clone's own (see Recycler.prepare)
+COMMENT = """
+UNION ALL SELECT 'comment', COALESCE(schema_comment, '')
+  FROM information_schema.schemata WHERE schema_name = %(db)s"""
+
+
+def _mariadb(conn: Any) -> bool:
+    return "mariadb" in conn.get_server_info().lower()
+
+
+def _state_query(conn: Any) -> str:
+    """STATE for this server: on MariaDB the database's comment too."""
+    return STATE.format(comment=COMMENT if _mariadb(conn) else "")
+
+
+def comment(conn: Any, database: str) -> str | None:
+    """The comment on ``database`` (MariaDB; None on MySQL, which has none)."""
+    if not _mariadb(conn):
+        return None
+    return str(_rows(conn, "SELECT COALESCE(schema_comment, '') FROM information_schema.schemata "
+                           "WHERE schema_name = %s", (database,))[0][0])
+
+
+def _same(now: dict[str, str], fresh: dict[str, str], marker: str | None) -> bool:
+    """Whether the definitions are a fresh clone's, the comment on the database being
+    ``marker`` (toolkit's, as it made this clone) when given."""
+    if marker is not None:
+        fresh = {**fresh, "comment": marker}
+    return now == fresh
+
+
 def snapshot(conn: Any, database: str, template: str) -> Snapshot:
     """A fresh clone ``database`` of ``template``, as seen on ``conn``."""
     kinds = {name: kind for name, kind in _rows(conn, f"SHOW FULL TABLES FROM {quote(database)}")}
@@ -176,7 +240,13 @@ def snapshot(conn: Any, database: str, template: str) -> Snapshot:
                   "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
             (database, name)) if generated == "NEVER"]
     relations = sorted(kinds)
-    fresh = survey(conn, database, relations, tables, sequences)
+    try:
+        fresh = survey(conn, database, relations, tables, sequences)
+    except pymysql.err.OperationalError as exc:
+        if exc.args[0] not in ACCESS_DENIED:
+            raise
+        log.debug("grants on %s cannot be read (%s): its clones are dropped", database, exc)
+        return Snapshot(template, relations, {}, tables, {}, {}, {}, reusable=False)
     special = _rows(conn, "SELECT 1 FROM information_schema.triggers "
                           "WHERE event_object_schema = %s "
                           "UNION ALL SELECT 1 FROM information_schema.tables WHERE "
@@ -186,9 +256,10 @@ def snapshot(conn: Any, database: str, template: str) -> Snapshot:
                     reusable=not special)
 
 
-def reset(conn: Any, snap: Snapshot, database: str) -> bool:
+def reset(conn: Any, snap: Snapshot, database: str, marker: str | None = None) -> bool:
     """Put a used clone back as ``snap`` saw it (on a session from ``connect``, the test's
-    closed); True only when the proof holds afterwards."""
+    closed); True only when the proof holds afterwards. ``marker``: the comment toolkit gave
+    this database (MariaDB), which must be there still (the snapshot's is its clone's)."""
     if not snap.reusable:
         return False
     now = survey(conn, database, snap.relations, snap.tables, snap.sequences)
@@ -196,14 +267,14 @@ def reset(conn: Any, snap: Snapshot, database: str) -> bool:
         if not _settled(conn, database):
             return False
         now = survey(conn, database, snap.relations, snap.tables, snap.sequences)
-    if now.state != snap.state:
+    if not _same(now.state, snap.state, marker):
         return False  # a table added or altered: only a new clone is that template
     fresh = (snap.checksums, snap.increments, snap.sequences)
     if now.data() == fresh:
         return True
     _restore(conn, snap, database, now)
     now = survey(conn, database, snap.relations, snap.tables, snap.sequences)
-    return now.data() == fresh and now.state == snap.state and now.sessions == 0
+    return now.data() == fresh and _same(now.state, snap.state, marker) and now.sessions == 0
 
 
 def _settled(conn: Any, database: str) -> bool:
@@ -234,7 +305,8 @@ def _restore(conn: Any, snap: Snapshot, database: str, now: Survey) -> None:
             statements.append(f"ALTER TABLE {db}.{quote(table)} AUTO_INCREMENT = {int(value):d}")
     for seq, value in snap.sequences.items():
         if now.positions.get(seq) != value:
-            statements.append(f"ALTER SEQUENCE {db}.{quote(seq)} RESTART WITH {int(value):d}")
+            restart = int(value.split("/")[0])
+            statements.append(f"ALTER SEQUENCE {db}.{quote(seq)} RESTART WITH {restart:d}")
     with conn.cursor() as cur:
         try:
             cur.execute(";\n".join(statements))
@@ -253,11 +325,14 @@ class Recycler:
         self.template = template
         self.fresh: Snapshot | None = None
         self.sessions: dict[str, Any] = {}
+        self.markers: dict[str, str | None] = {}  # each clone's comment, as toolkit made it
 
     def prepare(self, db: Clone) -> None:
         own = self._own(db)
         if self.fresh is None and own is not None:  # before the clone engine's connection,
             self.fresh = snapshot(own, db.name, self.template)  # which it would count
+        if own is not None and db.name not in self.markers:  # a new clone: as toolkit made it
+            self.markers[db.name] = comment(own, db.name)
         db.warm()
 
     def release(self, db: Clone) -> None:
@@ -267,7 +342,7 @@ class Recycler:
         own = self.sessions.get(db.name)
         if self.fresh is None or own is None:
             return False
-        return reset(own, self.fresh, db.name)
+        return reset(own, self.fresh, db.name, self.markers.get(db.name))
 
     def _own(self, db: Clone) -> Any:
         """toolkit's session for ``db``'s resets; None when the server has no connection to
@@ -280,8 +355,12 @@ class Recycler:
                 log.debug("no session of toolkit's own for %s: %s", db.name, exc)
                 return None
             self.sessions[db.name] = own
-            db.closers.append(lambda: _close(self.sessions.pop(db.name)))
+            db.closers.append(lambda: self._forget(db.name))
         return own
+
+    def _forget(self, name: str) -> None:
+        self.markers.pop(name, None)
+        _close(self.sessions.pop(name))
 
 
 def _close(conn: Any) -> None:

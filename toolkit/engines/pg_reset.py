@@ -4,16 +4,23 @@ can hand it out again instead of dropping it and making a new one (~18 ms of ser
 The proof compares what a test can leave in a database with a snapshot of a fresh clone:
 - every catalog row of this database a test can add (oid from 16384, FirstNormalObjectId, on),
   whole, so in-place changes (a renamed table, a replaced function, a new grant) count too;
-  pg_class by its columns that say what a relation is, not by its sizes and vacuum counters;
-- columns, indexes, inheritance, sequences' definitions, comments, security labels;
+  pg_class by its columns that say what a relation is (row security, replica identity,
+  partition bound, populated or not), not by its sizes and vacuum counters;
+- columns, indexes (the one CLUSTER remembers apart), inheritance, sequences' definitions,
+  comments, security labels;
 - schemas by name, owner, privileges and comment; the database's owner, privileges,
-  connection limit and settings; other sessions and prepared transactions on it;
-- every table's rows (a hash of their text, in order) and every sequence's position.
+  connection limit, settings, comment and label; other sessions and prepared transactions
+  on it;
+- every table's and populated materialized view's rows (a hash of their text, in order) and
+  every sequence's position.
 
 A reset puts back what it can: a blank template's schemas are dropped and the public schema
-made again as it was; a template's tables get their rows back (only those whose hash changed)
-and sequences their positions. Anything else a test changed (a table added or altered) fails
-the proof, and the pool drops that clone as before."""
+made again as it was; a template's tables get their rows back (only those whose hash changed),
+sequences their positions, materialized views whose rows changed are refreshed over the rows
+put back, the index CLUSTER remembers is the template's again, and settings given to the
+database (ALTER DATABASE / ALTER ROLE … IN DATABASE … SET) are reset. Anything else a test
+changed (a table added or altered) fails the proof, and the pool drops that clone as before.
+tests/test_isolation_corpus.py holds each kind of change to what this says of it."""
 
 from __future__ import annotations
 
@@ -66,6 +73,15 @@ SELECT 'database', format('%s/%s/%s/%s/%s', datdba::regrole, datacl, datconnlimi
                           datallowconn, datistemplate)
   FROM pg_database WHERE datname = current_database()
 UNION ALL
+SELECT 'database ' || kind, text FROM (  -- shared catalogs: COMMENT ON, SECURITY LABEL ON
+  SELECT 'comment' AS kind, s.description AS text FROM pg_shdescription s
+   WHERE s.classoid = 'pg_database'::regclass AND s.objoid = (
+     SELECT oid FROM pg_database WHERE datname = current_database())
+  UNION ALL
+  SELECT 'label', s.provider || ':' || s.label FROM pg_shseclabel s
+   WHERE s.classoid = 'pg_database'::regclass AND s.objoid = (
+     SELECT oid FROM pg_database WHERE datname = current_database())) shared
+UNION ALL
 SELECT 'setting', format('%s/%s', s.setrole, s.setconfig) FROM pg_db_role_setting s
   JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = current_database()
 UNION ALL
@@ -75,18 +91,24 @@ UNION ALL
 SELECT 'prepared', p.gid FROM pg_prepared_xact() p JOIN pg_database d ON d.oid = p.dbid
  WHERE d.datname = current_database()
 UNION ALL
-SELECT 'class', format('%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s', oid, relname, relnamespace,
-                       reltype, relowner, relam, relkind, relnatts, relchecks, relacl,
-                       reloptions, relpersistence, relrowsecurity, relispartition)
+SELECT 'class', format('%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s/%s', oid, relname,
+                       relnamespace, reltype, relowner, relam, relkind, relnatts, relchecks,
+                       relacl, reloptions, relpersistence, relrowsecurity, relispartition,
+                       relforcerowsecurity, relreplident, relispopulated, reloftype,
+                       relpartbound)
   FROM pg_class WHERE oid >= 16384 AND relpersistence <> 't'
 UNION ALL
 SELECT 'attribute', md5(string_agg(a::text, ',' ORDER BY attrelid, attnum))
   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
  WHERE a.attrelid >= 16384 AND c.relpersistence <> 't'
 UNION ALL
-SELECT 'index', md5(string_agg(i::text, ',' ORDER BY indexrelid))
+SELECT 'index', md5(string_agg((to_jsonb(i) - 'indisclustered')::text, ','
+                              ORDER BY indexrelid))
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE i.indexrelid >= 16384 AND c.relpersistence <> 't'
+UNION ALL  -- what CLUSTER remembers, apart: a reset puts it back
+SELECT 'clustered', string_agg(indexrelid::text, ',' ORDER BY indexrelid)
+  FROM pg_index WHERE indexrelid >= 16384 AND indisclustered
 UNION ALL
 SELECT 'inherits', md5(string_agg(i::text, ',' ORDER BY inhrelid, inhseqno))
   FROM pg_inherits i WHERE inhrelid >= 16384
@@ -118,6 +140,14 @@ SELECT json_build_array(n.nspname, c.relname,
  WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND c.oid >= 16384
  GROUP BY n.nspname, c.relname ORDER BY n.nspname, c.relname
 """
+# materialized views whose rows the proof compares (a reset refreshes them: a test that
+# refreshed one over its changed rows left other rows in it)
+MATVIEWS = """
+SELECT json_build_array(n.nspname, c.relname)::text FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'm' AND c.relispopulated AND c.oid >= 16384
+ ORDER BY c.oid
+"""
 SEQUENCES = """
 SELECT json_build_array(n.nspname, c.relname)::text FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -137,6 +167,7 @@ class Snapshot:
     sequences: dict[str, tuple[int, bool]]  # name: (last_value, is_called)
     names: dict[str, sql.Identifier] = dataclasses.field(default_factory=dict)  # quoted
     probe: bytes = b""  # the query of rows' hashes and sequences' positions
+    matviews: dict[str, str] = dataclasses.field(default_factory=dict)  # name: rows' hash
 
 
 def end_session(conn: psycopg.Connection) -> None:
@@ -172,11 +203,17 @@ def snapshot(conn: psycopg.Connection, ignore: Collection[int] = (),
         schema, seq = json.loads(found)
         names[f"{schema}.{seq}"] = sql.Identifier(schema, seq)
         sequences[f"{schema}.{seq}"] = (0, False)
-    snap = Snapshot(state(conn, ignore, prepare), (str(public[0]), public[1], public[2]), False, tables,
-                    sequences, names)
+    matviews = {}
+    for (found,) in conn.execute(MATVIEWS).fetchall():
+        schema, view = json.loads(found)
+        names[f"{schema}.{view}"] = sql.Identifier(schema, view)
+        matviews[f"{schema}.{view}"] = ""
+    snap = Snapshot(state(conn, ignore, prepare), (str(public[0]), public[1], public[2]), False,
+                    tables, sequences, names, matviews=matviews)
     snap.probe = _probe_query(conn, snap)
     rows, positions = _probe(conn, snap, prepare)
     snap.tables = {name: (cols, data, rows[name]) for name, (cols, data, _) in tables.items()}
+    snap.matviews = {name: rows[name] for name in matviews}
     snap.sequences = positions
     snap.blank = not tables and not sequences and not conn.execute(USER_OBJECTS).fetchone()
     return snap
@@ -224,6 +261,9 @@ def reset(conn: psycopg.Connection, snap: Snapshot, database: str,
         _reset_settings(conn, database)
         on_settings()
         current = state(conn, ignore, prepare)
+    if current != snap.state and _only(current, snap.state, "clustered"):  # CLUSTER
+        _recluster(conn, snap)
+        current = state(conn, ignore, prepare)
     if current != snap.state and snap.blank:
         _reset_blank(conn, snap, database)
         on_settings()
@@ -234,12 +274,44 @@ def reset(conn: psycopg.Connection, snap: Snapshot, database: str,
     rows, positions = probed or _probe(conn, snap, prepare)
     stale = [name for name, (_, _, fresh) in snap.tables.items() if rows[name] != fresh]
     moved = [name for name, fresh in snap.sequences.items() if positions[name] != fresh]
-    if not (stale or moved):
+    refresh = [name for name, fresh in snap.matviews.items() if rows[name] != fresh]
+    if not (stale or moved or refresh):
         return True
-    _restore(conn, snap, stale, moved)
+    _restore(conn, snap, stale, moved, refresh)
     rows, positions = _probe(conn, snap, prepare)
     return all(rows[n] == h for n, (_, _, h) in snap.tables.items()) and \
-        positions == snap.sequences
+        all(rows[n] == h for n, h in snap.matviews.items()) and positions == snap.sequences
+
+
+def _only(current: str, fresh: str, kind: str) -> bool:
+    """Whether the lines of state that differ are all of ``kind``."""
+    return all(line.startswith(f"{kind}=") for line in
+               set(current.splitlines()) ^ set(fresh.splitlines()))
+
+
+# user indexes CLUSTER remembers now, or a fresh clone did (the oids ANY names)
+CLUSTERED = """
+SELECT n.nspname, c.relname, ic.relname, i.indexrelid = ANY(%s) AS fresh, i.indisclustered
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE i.indexrelid >= 16384 AND (i.indisclustered OR i.indexrelid = ANY(%s))
+ ORDER BY 4
+"""
+
+
+def _recluster(conn: psycopg.Connection, snap: Snapshot) -> None:
+    """The index each table is clustered on (CLUSTER … USING remembers it) as in ``snap``."""
+    line = next((x for x in snap.state.splitlines() if x.startswith("clustered=")), "")
+    fresh = [int(oid) for oid in line.partition("=")[2].split(",") if oid.isdigit()]
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '2s'")
+        for schema, table, index, was, now in conn.execute(CLUSTERED, (fresh, fresh)).fetchall():
+            if was and not now:
+                conn.execute(sql.SQL("ALTER TABLE {} CLUSTER ON {}").format(
+                    sql.Identifier(schema, table), sql.Identifier(index)))
+            elif now and not was:  # before any CLUSTER ON: ORDER BY puts these first
+                conn.execute(sql.SQL("ALTER TABLE {} SET WITHOUT CLUSTER").format(
+                    sql.Identifier(schema, table)))
 
 
 def _look(conn: psycopg.Connection, snap: Snapshot, ignore: Collection[int], prepare: bool
@@ -312,15 +384,23 @@ def _reset_blank(conn: psycopg.Connection, snap: Snapshot, database: str) -> Non
 
 
 def _reset_settings(conn: psycopg.Connection, database: str) -> None:
+    """The settings ALTER DATABASE … SET and ALTER ROLE … IN DATABASE … SET gave it, gone."""
     conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(sql.Identifier(database)))
     conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(
         sql.Identifier(database)))
+    for (role,) in conn.execute(
+            "SELECT r.rolname FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+            "JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = %s",
+            (database,)).fetchall():
+        conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET ALL").format(
+            sql.Identifier(role), sql.Identifier(database)))
 
 
 def _restore(conn: psycopg.Connection, snap: Snapshot, stale: list[str],
-             moved: list[str]) -> None:
+             moved: list[str], refresh: Collection[str] = ()) -> None:
     """The template's rows back into ``stale`` tables (triggers and foreign keys off, as a
-    restore of a dump does), the template's positions into ``moved`` sequences."""
+    restore of a dump does), the template's positions into ``moved`` sequences, and
+    ``refresh`` materialized views refreshed over the rows put back."""
     with conn.transaction():
         conn.execute("SET LOCAL lock_timeout = '2s'")
         conn.execute("SET LOCAL session_replication_role = replica")
@@ -335,6 +415,8 @@ def _restore(conn: psycopg.Connection, snap: Snapshot, stale: list[str],
             value, called = snap.sequences[name]
             conn.execute(sql.SQL("SELECT setval({}, %s, %s)").format(
                 sql.Literal(snap.names[name].as_string(conn))), (value, called))
+        for name in refresh:
+            conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(snap.names[name]))
 
 
 def _columns(names: list[str] | None) -> sql.Composable:
@@ -346,6 +428,9 @@ def _probe_query(conn: psycopg.Connection, snap: Snapshot) -> bytes:
                      "t::text), '')) FROM ONLY {} t").format(sql.Literal(name),
                                                              snap.names[name])
              for name in snap.tables]
+    parts += [sql.SQL("SELECT 'm', {}, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY "
+                      "t::text), '')) FROM {} t").format(sql.Literal(name), snap.names[name])
+              for name in snap.matviews]
     parts += [sql.SQL("SELECT 's', {}, format('%s/%s', last_value, is_called) FROM {}").format(
         sql.Literal(name), snap.names[name]) for name in snap.sequences]
     if not parts:
@@ -366,7 +451,7 @@ def _positions(found: list[tuple[Any, ...]]
     rows: dict[str, str] = {}
     positions: dict[str, tuple[int, bool]] = {}
     for kind, name, value in found:
-        if kind == "t":
+        if kind in ("t", "m"):  # a table's rows, a materialized view's
             rows[name] = value
         else:
             last, called = value.split("/")

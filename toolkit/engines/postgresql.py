@@ -270,17 +270,30 @@ class PostgreSQLEngine:
             "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s", (database,))]
 
     def drop(self, name: str) -> None:
-        oid = self._run("SELECT oid FROM pg_database WHERE datname = %s", (name,))
+        oid = self._run("SELECT oid, EXISTS (SELECT 1 FROM pg_prepared_xacts WHERE database = "
+                        "%s) FROM pg_database WHERE datname = %s", (name, name))
         if not oid:
             self.forget(name)
             return
         self._run(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name)))
+        if oid[0][1]:  # a test's PREPARE TRANSACTION: the database cannot go while it stays
+            self._rollback_prepared(name)
         self._end_sessions(name)
         # WITH (FORCE) terminates the database's sessions first (PostgreSQL 13+)
         self._run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         crash.point("pg.drop.dropped")
         self._m("DELETE FROM markers WHERE db_oid = %s OR (db_oid IS NULL AND name = %s)",
                 (oid[0][0], name))
+
+    def _rollback_prepared(self, name: str) -> None:
+        """The transactions a test prepared in database ``name`` (toolkit's) rolled back, on a
+        session of that database (ROLLBACK PREPARED must run there)."""
+        self._run(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(
+            sql.Identifier(name)))
+        with psycopg.connect(**connect_kwargs(self.url, name)) as conn:  # type: ignore[arg-type]
+            for (gid,) in conn.execute("SELECT gid FROM pg_prepared_xacts WHERE database = "
+                                       "current_database()").fetchall():
+                conn.execute(sql.SQL("ROLLBACK PREPARED {}").format(sql.Literal(gid)))
 
     def database_url(self, name: str) -> URL:
         return self.url.set(database=name)

@@ -177,7 +177,9 @@ def _start_postgres(detach: bool) -> LocalServer:
     settings = {"listen_addresses": "127.0.0.1", "port": str(port),
                 "unix_socket_directories": str(directory), "fsync": "off",
                 "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
-                "shared_buffers": "128MB"}
+                "shared_buffers": "128MB",
+                # two-phase commit works, as on servers that use it (off by default)
+                "max_prepared_transactions": "20"}
     args = [postgres, "-D", str(data)] + [a for k, v in settings.items() for a in ("-c", f"{k}={v}")]
     proc = subprocess.Popen(args, user=user, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                             start_new_session=detach)
