@@ -253,6 +253,8 @@ class MySQLEngine:
                                f"{snapshot['refuse'][0]}")
         charset, collation = snapshot["charset"]
         self.create(name, marker, charset, collation)
+        if not (snapshot["ddl"] or snapshot["after"]):  # a blank template: nothing to replay
+            return
         src, dst = quote(template), quote(name)
         conn = pymysql.connect(**connect_kwargs(self.url, name))  # type: ignore[arg-type]
         try:
