@@ -3,6 +3,9 @@ run one statement and render its rows as TabSeparated, drop the database."""
 
 from __future__ import annotations
 
+import os
+import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +18,24 @@ BACKSLASH_ESCAPES = {"sqlite": False, "postgresql": False, "mysql": True, "click
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0",
                           "\b": "\\b", "\f": "\\f"})
+
+
+CLIENT = "toolkit-client"  # the .sh test's client, in its own temporary directory
+
+
+def client_wrapper(tmp: Path, argv: Sequence[str], body: str | None = None) -> str:
+    """TOOLKIT_CLIENT for a .sh test: an executable of the test's own in ``tmp`` that runs
+    ``argv`` with the arguments it is given (``body``: shell code instead). The variable is
+    one word, so ``$TOOLKIT_CLIENT`` unquoted (how ClickHouse's tests call their client),
+    ``"$TOOLKIT_CLIENT"`` and ``eval "$TOOLKIT_CLIENT"`` all run it, whatever the arguments
+    hold: spaces, quotes, a tab, a path with a space (word splitting would cut them)."""
+    path = tmp / CLIENT
+    script = body if body is not None else f'exec {shlex.join(argv)} "$@"'
+    # mode 0700 from the start: a URL's password may be in it
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
+    with os.fdopen(fd, "w") as out:
+        out.write(f"#!/bin/sh\n{script}\n")
+    return shlex.quote(str(path))
 
 
 class StatementFailed(Exception):

@@ -7,12 +7,11 @@ per-test data directory, so state persists across its calls."""
 from __future__ import annotations
 
 import re
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
-from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, client_wrapper
 from toolkit.refs.random_settings import Draw
 
 _CODE = re.compile(r"Code: (\d+)[.,]")  # newer servers: "60.", older: "60,"
@@ -90,7 +89,7 @@ class ClickHouseBackend:
                   "--database", name,
                   *(f"--{key}={value}" for key, value in (*self.overrides, *settings))]
         return {"TOOLKIT_DATABASE_URL": f"chdb://{data}",
-                "TOOLKIT_CLIENT": " ".join(shlex.quote(a) for a in client)}
+                "TOOLKIT_CLIENT": client_wrapper(tmp, client)}
 
     def close(self) -> None:
         if self.session is not None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import http.client
 import os
 import secrets
-import shlex
 import shutil
 from pathlib import Path
 
-from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, client_wrapper
 from toolkit.refs.engines.clickhouse import failure
 from toolkit.refs.engines.clickhouse_errors import CODES
 from toolkit.refs.random_settings import Draw
@@ -84,9 +83,10 @@ class ClickHouseServerBackend:
     def client_env(self, name: str, tmp: Path, settings: Draw = ()) -> dict[str, str]:
         env = {"TOOLKIT_DATABASE_URL": self.endpoint.url(database=name)}
         if not self.client:
-            env["TOOLKIT_CLIENT"] = ("echo 'toolkit: no clickhouse-client here: install one "
-                                     "(apt-get install clickhouse-client) or set "
-                                     "TOOLKIT_SERVER_BINARY to an all-in-one clickhouse' >&2; false")
+            env["TOOLKIT_CLIENT"] = client_wrapper(tmp, (), body=(
+                "echo 'toolkit: no clickhouse-client here: install one (apt-get install "
+                "clickhouse-client) or set TOOLKIT_SERVER_BINARY to an all-in-one clickhouse' "
+                ">&2; exit 1"))
             return env
         args = [*self.client, "--database", name]
         if self.client[0] != "docker":  # docker exec: the container's own client and port
@@ -99,7 +99,7 @@ class ClickHouseServerBackend:
             args += ["--config-file", str(config)]
         for key, value in {**dict(settings), **self.overrides}.items():
             args.append(f"--{key}={value}")
-        env["TOOLKIT_CLIENT"] = shlex.join(args)
+        env["TOOLKIT_CLIENT"] = client_wrapper(tmp, args)
         return env
 
     def tcp_port(self) -> int:

@@ -7,7 +7,6 @@ strings decoded as UTF-8 (undecodable bytes as ``\\xNN``)."""
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import pymysql
@@ -16,7 +15,7 @@ from pymysql.constants import ER
 from toolkit import urls
 from toolkit.engines.mysql import MySQLEngine, connect_kwargs, quote
 from toolkit.marker import Marker
-from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, client_wrapper, tsv
 from toolkit.refs.random_settings import Draw, assignments, statement
 from toolkit.settings import Settings
 
@@ -99,7 +98,7 @@ class MySQLBackend:
         if settings:
             args.append(f"--init-command=SET SESSION {assignments(settings)}")
         env = {"TOOLKIT_DATABASE_URL": u.set(database=name).render_as_string(hide_password=False),
-               "TOOLKIT_CLIENT": " ".join(shlex.quote(a) for a in [*args, name])}
+               "TOOLKIT_CLIENT": client_wrapper(tmp, [*args, name])}
         if u.password:
             env["MYSQL_PWD"] = u.password  # never on the command line, where ps shows it
         return env

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shlex
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ from toolkit import urls
 from toolkit.engines import Engine, get_engine, pg_reset
 from toolkit.engines.postgresql import connect_kwargs
 from toolkit.marker import Marker
-from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, client_wrapper, tsv
 from toolkit.refs.random_settings import Draw
 from toolkit.settings import Settings
 
@@ -144,7 +143,8 @@ class PostgreSQLBackend:
         url = self.url.set(database=self.scratch or name)
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         env = {"TOOLKIT_DATABASE_URL": plain,
-               "TOOLKIT_CLIENT": f"psql -X -q -A -t -F $'\\t' {shlex.quote(plain)}"}
+               "TOOLKIT_CLIENT": client_wrapper(tmp, ["psql", "-X", "-q", "-A", "-t", "-F", "\t",
+                                                      plain])}
         options = [f"-c search_path={name}"] if self.scratch else []
         options += [f"-c {key}={value}" for key, value in settings]  # toolkit's own words
         if options:

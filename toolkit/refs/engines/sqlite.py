@@ -7,13 +7,12 @@ decoded as UTF-8 (undecodable bytes as ``\\xNN``)."""
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import sqlite3
 from pathlib import Path
 
 from toolkit import urls
-from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, tsv
+from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, client_wrapper, tsv
 from toolkit.refs.random_settings import Draw, statement
 
 
@@ -97,8 +96,9 @@ class SQLiteBackend:
                    for arg in ("-cmd", statement("sqlite", name, value))]
         return {"TOOLKIT_DATABASE_URL": f"sqlite:///{self.path}",
                 # a second client waits for a writer's lock, as a server's clients would
-                "TOOLKIT_CLIENT": shlex.join(["sqlite3", "-batch", "-cmd", ".timeout 10000",
-                                              *pragmas, str(self.path)])}
+                "TOOLKIT_CLIENT": client_wrapper(tmp, ["sqlite3", "-batch", "-cmd",
+                                                       ".timeout 10000", *pragmas,
+                                                       str(self.path)])}
 
     def close(self) -> None:
         if self.conn is not None:
