@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import toolkit_cli
+from tests.test_refs_client_unquoted import QUERY, REFERENCE, SCRIPT
 from toolkit.docker import LABEL
 from toolkit.refs.engines.clickhouse_server import client_command
 from toolkit.servers.clickhouse import parse_url
@@ -157,6 +159,18 @@ def test_sh_tests_use_the_containers_client_when_the_host_has_none(
         shown = subprocess.run([docker_cli, *command[1:], "-q", "SELECT 'inside', 1 + 1"],
                                capture_output=True, text=True, check=True)
         assert shown.stdout == "inside\t2\n"
+        # a .sh test calls that client unquoted, as ClickHouse's tests do, plain and with
+        # random settings (the runner finds no clickhouse-client on this PATH either)
+        queries = project / "tests" / "queries"
+        (queries / "client.sh").write_text(SCRIPT.format(query=QUERY["clickhouse"]))
+        (queries / "client.sh").chmod(0o755)
+        (queries / "client.reference").write_text(REFERENCE)
+        path = f"{tmp_path / 'bin'}:{Path(sys.executable).parent}"
+        assert not shutil.which("clickhouse-client", path=path)
+        for extra in ([], ["--random-settings"]):
+            ran = toolkit_cli(project, "refs.run", "--url", up.stdout.strip(), *extra,
+                              env={"PATH": path})
+            assert ran.returncode == 0, ran.stdout + ran.stderr
     finally:
         assert toolkit_cli(project, "server.down").returncode == 0
 
