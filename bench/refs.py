@@ -199,7 +199,8 @@ def pool_against_schemas(tmp: Path, engines: list[str], count: int, rounds: int)
     for column in ("engine", "without the pool", "with the pool", "pool ÷ without",
                    "target"):
         table.add_column(column, justify="right")
-    replaced = {"postgresql": "a schema per test", "mysql": "CREATE DATABASE per test"}
+    replaced = {"postgresql": "a schema per test",
+                "mysql": "CREATE DATABASE per test, marked"}
     with ExitStack() as stack:
         for engine in engines:
             for temporary in (True, False):
@@ -207,11 +208,13 @@ def pool_against_schemas(tmp: Path, engines: list[str], count: int, rounds: int)
                                   {"pool": True}, temporary)
                 rates = [count / s for s in seconds]
                 ratio = rates[1] / rates[0]
+                # MariaDB without migrations: the runner takes no pool (a blank database per
+                # test is a CREATE DATABASE either way), so both columns run that path
+                chosen = " (no pool: chosen)" if engine == "mysql" else ""
                 table.add_row(f"{engine}, tables {'temporary' if temporary else 'left behind'}",
                               f"{rates[0]:.0f} tests/s ({replaced[engine]})",
-                              f"{rates[1]:.0f} tests/s", f"{ratio:.2f}×",
-                              f"no slower {'✓' if ratio >= 0.95 else '✗'}"
-                              if engine == "postgresql" else "(none set)")
+                              f"{rates[1]:.0f} tests/s{chosen}", f"{ratio:.2f}×",
+                              f"no slower {'✓' if ratio >= 0.95 else '✗'}")
     return table
 
 

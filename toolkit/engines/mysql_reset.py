@@ -106,9 +106,9 @@ UNION ALL SELECT 'events', MD5(GROUP_CONCAT(CONCAT_WS('|', event_name, event_def
 # grants are read from the mysql schema (information_schema shows a user only its own):
 # a server user that cannot read them cannot have a reset proved
 ACCESS_DENIED = (1142, 1143)
-# the other sessions using the database
-SESSIONS = ("SELECT COUNT(*) FROM information_schema.processlist "
-            "WHERE db = %(db)s AND id <> CONNECTION_ID()")
+# the sessions on the server (the clone's are counted from it): a tenth of what
+# information_schema.processlist costs (a temporary table of every thread's columns, ~0.5 ms)
+SESSIONS = "SHOW PROCESSLIST"
 # a table's next AUTO_INCREMENT value is data (compared and put back apart), not definition
 NEXT_VALUE = re.compile(r" AUTO_INCREMENT=\d+")
 NO_SUCH_TABLE = 1146
@@ -144,8 +144,11 @@ def connect(url: URL) -> Any:
     return pymysql.connect(**connect_kwargs(url), **SESSION)  # type: ignore[arg-type]
 
 
-def _sessions(conn: Any, database: str) -> int:
-    return int(_rows(conn, SESSIONS, {"db": database})[0][0])
+def _sessions(conn: Any, database: str, shown: list[tuple[Any, ...]] | None = None) -> int:
+    """How many other sessions use ``database``, from SHOW PROCESSLIST (``shown``, else read)."""
+    own = conn.thread_id()
+    return sum(1 for row in (shown if shown is not None else _rows(conn, SESSIONS))
+               if row[3] == database and row[0] != own)
 
 
 @dataclasses.dataclass
@@ -200,7 +203,7 @@ def survey(conn: Any, database: str, relations: Collection[str], tables: Collect
         shown = NEXT_VALUE.sub("", str(rows[0][1])).replace(f"{db}.", "")
         state[f"create {relation}"] = hashlib.md5(shown.encode()).hexdigest()
     rest = results[3 + len(relations):]
-    found = Survey(int(results[0][0][0]), state, {},
+    found = Survey(_sessions(conn, database, results[0]), state, {},
                    {name: str(value) for name, value in rest.pop(0)}, {})
     if tables:
         found.checksums = {name.split(".", 1)[1]: str(value) for name, value in rest.pop(0)}

@@ -104,7 +104,10 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
         template = ensure_template(dataclasses.replace(settings, database_url=url))
         template_url = template.url.render_as_string(hide_password=False)
         close_all()  # workers fork: no connection may be shared with them
-    pool = pool and engine_of(url) in ("postgresql", "mysql")
+    # on MariaDB/MySQL a blank database per test is a CREATE DATABASE (a pool would make the
+    # same database and do more to hand it over): the pool is for clones of a template
+    pool = pool and (engine_of(url) == "postgresql" or
+                     (engine_of(url) == "mysql" and template_url is not None))
     blank = None
     if pool and template_url is None:
         blank = _blank(settings, url)

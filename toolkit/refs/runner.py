@@ -445,11 +445,11 @@ def cleanup(config: Config, database: str, worker: int | None = None) -> None:
         return
     if engine_of(config.url) == "clickhouse":
         return
-    if config.pool and worker:
+    if (config.pool or engine_of(config.url) == "mysql") and worker:
         from toolkit.core import drop_orphans_of
 
-        # the worker's pool: its clones (the test's too), WITH (FORCE) on PostgreSQL, which
-        # ends the query still running
+        # the worker's clones (its pool's; on MariaDB/MySQL its test's database of its own
+        # naming), WITH (FORCE) on PostgreSQL, which ends the query still running
         drop_orphans_of(config.settings, worker, config.url)
         return
     if engine_of(config.url) == "postgresql" and not config.template_url and worker:

@@ -1,5 +1,6 @@
 """MariaDB/MySQL: a database per test (``CREATE DATABASE`` is cheap here), or a clone of the
-template (toolkit's DDL replay); a new connection per test so no session state leaks.
+template (toolkit's DDL replay), marked as the worker's like any clone (a killed run's are
+dropped by db.gc); a new connection per test so no session state leaks.
 
 Rendering, as ``mariadb --batch`` prints (but NULL as ``\\N``): every value in the server's
 text protocol form (decimals exact, floats as the server formats them, dates ISO), binary
@@ -7,13 +8,14 @@ strings decoded as UTF-8 (undecodable bytes as ``\\xNN``)."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pymysql
 from pymysql.constants import ER
 
 from toolkit import urls
-from toolkit.engines.mysql import MySQLEngine, connect_kwargs, quote
+from toolkit.engines.mysql import MySQLEngine, connect_kwargs
 from toolkit.marker import Marker
 from toolkit.refs.engines import BACKSLASH_ESCAPES, StatementFailed, client_wrapper, tsv
 from toolkit.refs.random_settings import Draw, assignments, statement
@@ -29,9 +31,9 @@ class MySQLBackend:
     def __init__(self, url: str, template_url: str | None, settings: Settings) -> None:
         self.url = urls.parse(url)
         self.template = urls.parse(template_url).database if template_url else None
-        self.admin = pymysql.connect(**connect_kwargs(self.url))  # type: ignore[arg-type]
+        self.prefix = settings.prefix
         self.conn: pymysql.connections.Connection | None = None
-        self.cloner = MySQLEngine(self.url, settings) if self.template else None
+        self.cloner = MySQLEngine(self.url, settings)
 
     def normalize(self, code: str) -> str:
         if code.isdigit():
@@ -40,13 +42,16 @@ class MySQLBackend:
         return str(number) if number is not None else code.upper()
 
     def create(self, name: str) -> str:
-        if self.cloner and self.template:
-            self.cloner.create_clone(self.template, name, Marker.new("clone", "refs", "refs"))
+        """A database of the test's own, named and marked as toolkit's (the test's output
+        shows ``name`` in its place)."""
+        database = f"{self.prefix}cl_{secrets.token_hex(5)}"
+        marker = Marker.new("clone", "refs", "refs")
+        if self.template:
+            self.cloner.create_clone(self.template, database, marker)
         else:
-            with self.admin.cursor() as cur:
-                cur.execute(f"CREATE DATABASE {quote(name)}")
-        self.conn = self._connect(name)
-        return name
+            self.cloner.create(database, marker)
+        self.conn = self._connect(database)
+        return database
 
     def _connect(self, name: str) -> pymysql.connections.Connection:
         """The test's connection: every value as the server's text (no converters)."""
@@ -76,11 +81,7 @@ class MySQLBackend:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
-        if self.cloner:
-            self.cloner.drop(name)
-            return
-        with self.admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
+        self.cloner.drop(name)
 
     def keep(self, name: str) -> str:
         return f"database {name}"
@@ -106,9 +107,7 @@ class MySQLBackend:
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
-        self.admin.close()
-        if self.cloner:
-            self.cloner.close()
+        self.cloner.close()
 
 
 class PooledMySQLBackend(MySQLBackend):
@@ -121,7 +120,6 @@ class PooledMySQLBackend(MySQLBackend):
 
         self.url = urls.parse(url)
         self.template = urls.parse(template_url).database
-        self.cloner = None
         self.databases = PooledDatabases(
             settings, url, str(self.template), self._connect, lambda conn: conn.open)
         self.conn = None
