@@ -56,6 +56,7 @@ def test_no_change_reaches_a_later_test(engine: str, pytester: pytest.Pytester,
     assert not wrong, wrong
     reuse = re.search(r"reused clones: (\d+)/(\d+)", result.stdout.str())
     assert reuse and int(reuse[1]) > 0, result.stdout.str()[-2000:]
+    print(f"{engine}: {len(corpus.mutations)} changes, {reuse[0]}")  # shown with -s
     if engine == "sqlite":
         assert [p.name for p in (tmp_path / "dbs").iterdir() if "_cl_" in p.name] == []
 
