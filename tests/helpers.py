@@ -109,7 +109,8 @@ def run_toolkit(settings: Settings, *args: str, check: bool = True
 
 # what the machine's environment must not tell a toolkit run under test: its settings, and the
 # parallel-node variables of a CI the suite itself may be running in
-HOST_ONLY = ("TOOLKIT_", "CI_", "CIRCLE_", "BUILDKITE_", "SEMAPHORE_")
+HOST_ONLY = ("TOOLKIT_", "CI_", "CIRCLE_", "BUILDKITE_", "SEMAPHORE_", "SYSTEM_JOBPOSITIONINPHASE",
+             "SYSTEM_TOTALJOBSINPHASE", "JOB_COMPLETION_INDEX")
 
 
 def hook_env() -> dict[str, str]:

@@ -57,6 +57,13 @@ def test_unknown_items_cost_the_mean() -> None:
     ({"CIRCLE_NODE_INDEX": "0", "CIRCLE_NODE_TOTAL": "4"}, (1, 4)),  # CircleCI, 0-based
     ({"BUILDKITE_PARALLEL_JOB": "2", "BUILDKITE_PARALLEL_JOB_COUNT": "3"}, (3, 3)),
     ({"SEMAPHORE_JOB_INDEX": "2", "SEMAPHORE_JOB_COUNT": "2"}, (2, 2)),  # Semaphore, 1-based
+    # Azure Pipelines, 1-based; a job not split is 1 of 1, which leaves the flags to decide
+    ({"SYSTEM_JOBPOSITIONINPHASE": "3", "SYSTEM_TOTALJOBSINPHASE": "4"}, (3, 4)),
+    ({"SYSTEM_JOBPOSITIONINPHASE": "1", "SYSTEM_TOTALJOBSINPHASE": "1"}, None),
+    # a Kubernetes Indexed Job, 0-based, its total passed in as TOOLKIT_SHARDS
+    ({"JOB_COMPLETION_INDEX": "0", "TOOLKIT_SHARDS": "3"}, (1, 3)),
+    ({"JOB_COMPLETION_INDEX": "2", "TOOLKIT_SHARDS": "3"}, (3, 3)),
+    ({"TOOLKIT_SHARDS": "3"}, None),  # the nox sessions' count, outside a Job
     ({}, None),
 ])
 def test_ci_variables(env: dict[str, str], expected: tuple[int, int] | None) -> None:
@@ -75,7 +82,18 @@ def test_flags_may_repeat_the_ci_never_contradict_it() -> None:
     assert resolve(None, None, {}) == (1, 1)
 
 
+def test_an_unsplit_azure_job_takes_the_flags() -> None:
+    env = {"SYSTEM_JOBPOSITIONINPHASE": "1", "SYSTEM_TOTALJOBSINPHASE": "1"}
+    assert resolve(2, 4, env) == (2, 4)
+    with pytest.raises(ShardError, match="disagrees with SYSTEM_TOTALJOBSINPHASE=4"):
+        resolve(2, 3, {"SYSTEM_JOBPOSITIONINPHASE": "2", "SYSTEM_TOTALJOBSINPHASE": "4"})
+
+
 @pytest.mark.parametrize(("call", "message"), [
+    (lambda: resolve(None, None, {"JOB_COMPLETION_INDEX": "1"}),
+     "JOB_COMPLETION_INDEX=1 is set but not TOOLKIT_SHARDS: a Kubernetes Indexed Job"),
+    (lambda: resolve(None, None, {"JOB_COMPLETION_INDEX": "x", "TOOLKIT_SHARDS": "2"}),
+     "not whole numbers"),
     (lambda: resolve(0, 3, {}), "outside 1..3"),
     (lambda: resolve(4, 3, {}), "outside 1..3"),
     (lambda: resolve(2, None, {}), "give both --shard K and --shards N"),

@@ -53,13 +53,22 @@ def estimate(items: Iterable[str], durations: Mapping[str, float]) -> dict[str, 
     return {i: durations.get(i, mean) for i in items}
 
 
-# CI systems that split one job over parallel nodes: (index variable, total variable, base)
+# CI systems that split one job over parallel nodes: (index variable, total variable, base).
+# GitHub Actions and Jenkins have none: a matrix passes --shard/--shards (toolkit ci.matrix)
 CI_NODES = (
-    ("CI_NODE_INDEX", "CI_NODE_TOTAL", 1),  # GitLab
+    ("CI_NODE_INDEX", "CI_NODE_TOTAL", 1),  # GitLab `parallel:`
     ("CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", 0),  # CircleCI
     ("BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", 0),  # Buildkite
     ("SEMAPHORE_JOB_INDEX", "SEMAPHORE_JOB_COUNT", 1),  # Semaphore
+    # Azure Pipelines sets these on every job: 1 of 1 is a job not split (see ci_nodes)
+    ("SYSTEM_JOBPOSITIONINPHASE", "SYSTEM_TOTALJOBSINPHASE", 1),
+    # a Kubernetes Indexed Job gives each pod its index; the total is the Job's completions,
+    # which no pod is told: the manifest passes it as TOOLKIT_SHARDS (toolkit ci.matrix)
+    ("JOB_COMPLETION_INDEX", "TOOLKIT_SHARDS", 0),
 )
+# what to set when only the index is there
+MISSING_TOTAL = {"JOB_COMPLETION_INDEX": "a Kubernetes Indexed Job: set TOOLKIT_SHARDS to the "
+                                         "Job's spec.completions in the pod's environment"}
 
 
 def from_ci(environ: Mapping[str, str] | None = None) -> tuple[int, int] | None:
@@ -74,12 +83,17 @@ def ci_nodes(environ: Mapping[str, str] | None = None) -> list[tuple[int, int, s
     env = os.environ if environ is None else environ
     found = []
     for index_var, total_var, base in CI_NODES:
+        if env.get(index_var) and not env.get(total_var) and index_var in MISSING_TOTAL:
+            raise ShardError(f"{index_var}={env[index_var]} is set but not {total_var}: "
+                             f"{MISSING_TOTAL[index_var]}")
         if env.get(index_var) and env.get(total_var):
             try:
                 index, total = int(env[index_var]), int(env[total_var])
             except ValueError as exc:
                 raise ShardError(f"{index_var}={env[index_var]!r} / {total_var}="
                                  f"{env[total_var]!r} are not whole numbers") from exc
+            if total == 1 and index_var == "SYSTEM_JOBPOSITIONINPHASE":
+                continue  # an Azure job that is not split: flags decide
             found.append((index - base + 1, total, index_var, total_var))
     return found
 

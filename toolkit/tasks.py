@@ -523,15 +523,21 @@ def test_durations(c: Context, merge: list[str] | None = None) -> None:
     print(f"{target}: {counts['tests']} tests ({counts['dropped']} removed tests dropped)")
 
 
-@task(help={"shards": "number of shards (default: the shards setting)"})
+@task(help={"shards": "number of shards (default: the shards setting)",
+            "format_": "json (a GitHub Actions strategy.matrix), github (a workflow), gitlab "
+                       "(.gitlab-ci.yml) or k8s (a Kubernetes Indexed Job)",
+            "image": "k8s: the image the tests run in (the project its working directory)"})
 @edge
-def matrix(c: Context, shards: str | None = None) -> None:
-    """Print the shard numbers as JSON, for a GitHub Actions strategy.matrix."""
+def matrix(c: Context, shards: str | None = None, format_: str = "json",
+           image: str | None = None) -> None:
+    """Print CI configuration that runs one shard per parallel job and merges their
+    durations: the shard numbers as JSON, or a GitHub, GitLab or Kubernetes file."""
+    from toolkit.ci import render
     from toolkit.shards import check_count
 
     count = _number(shards, "--shards")
     count = settings().shards if count is None else check_count(count)
-    print(json.dumps(list(range(1, count + 1))))
+    print(render(format_, count, image), end="" if format_ != "json" else "\n")
 
 
 @task(name="install", help={"force": "replace a pre-push hook that toolkit did not write"})
