@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pymysql
 from pymysql.constants import CLIENT
@@ -38,6 +39,13 @@ def connect_kwargs(url: URL, database: str | None = None) -> dict[str, object]:
         # TLS on a local connection buys nothing and costs tens of ms per connect
         kwargs["ssl_disabled"] = True
     return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def sessions_on(shown: Iterable[tuple[Any, ...]], database: str, own: int) -> list[int]:
+    """The ids of the sessions ``SHOW PROCESSLIST`` (``shown``) has on ``database``, but the
+    caller's own (``own``): a tenth of what information_schema.processlist costs (~0.5 ms, a
+    temporary table of every thread's columns)."""
+    return [int(row[0]) for row in shown if row[3] == database and row[0] != own]
 
 
 class MySQLEngine:
@@ -283,10 +291,7 @@ class MySQLEngine:
             conn.close()
 
     def drop(self, name: str) -> None:
-        # SHOW PROCESSLIST, not information_schema's (which costs ~0.5 ms more a drop)
-        own = self.conn.thread_id()
-        for pid in [row[0] for row in self._run("SHOW PROCESSLIST")
-                    if row[3] == name and row[0] != own]:
+        for pid in sessions_on(self._run("SHOW PROCESSLIST"), name, self.conn.thread_id()):
             try:
                 self._run("KILL %s", (pid,))
             except pymysql.err.OperationalError:

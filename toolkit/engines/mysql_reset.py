@@ -3,10 +3,11 @@ pool can hand it out again instead of dropping it and making a new one.
 
 The proof compares, with a snapshot of a fresh clone: the database's definitions (its
 tables, views and sequences, each as ``SHOW CREATE TABLE`` shows it — columns, indexes,
-constraints, checks, options, comments; routines with their parameters, triggers, events with
-their schedules, the default character set and, on MariaDB, the database's comment — toolkit's
-marker, which must stay this clone's own — from information_schema; grants on the database,
-its tables, columns and routines from the mysql schema, since information_schema shows a user
+constraints, checks, options, comments; triggers, the default character set and, on
+MariaDB, the database's comment — toolkit's marker, which must stay this clone's own — from
+information_schema; routines with their parameters and events with their schedules from the
+mysql schema's tables on MariaDB (information_schema on MySQL); grants on the database, its
+tables, columns and routines from the mysql schema, since information_schema shows a user
 only its own), every table's rows (``CHECKSUM TABLE``), each table's next AUTO_INCREMENT value
 and each sequence's table (position, bounds, increment, cycles), and that no other session
 uses the database. The test's own session ended when its connections
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 from sqlalchemy.engine import URL
 
-from toolkit.engines.mysql import connect_kwargs, quote
+from toolkit.engines.mysql import connect_kwargs, quote, sessions_on
 
 if TYPE_CHECKING:
     from toolkit.core import Clone
@@ -106,9 +107,7 @@ UNION ALL SELECT 'events', MD5(GROUP_CONCAT(CONCAT_WS('|', event_name, event_def
 # grants are read from the mysql schema (information_schema shows a user only its own):
 # a server user that cannot read them cannot have a reset proved
 ACCESS_DENIED = (1142, 1143)
-# the sessions on the server (the clone's are counted from it): a tenth of what
-# information_schema.processlist costs (a temporary table of every thread's columns, ~0.5 ms)
-SESSIONS = "SHOW PROCESSLIST"
+SESSIONS = "SHOW PROCESSLIST"  # the clone's are counted from the server's (sessions_on)
 # a table's next AUTO_INCREMENT value is data (compared and put back apart), not definition
 NEXT_VALUE = re.compile(r" AUTO_INCREMENT=\d+")
 NO_SUCH_TABLE = 1146
@@ -146,9 +145,8 @@ def connect(url: URL) -> Any:
 
 def _sessions(conn: Any, database: str, shown: list[tuple[Any, ...]] | None = None) -> int:
     """How many other sessions use ``database``, from SHOW PROCESSLIST (``shown``, else read)."""
-    own = conn.thread_id()
-    return sum(1 for row in (shown if shown is not None else _rows(conn, SESSIONS))
-               if row[3] == database and row[0] != own)
+    return len(sessions_on(shown if shown is not None else _rows(conn, SESSIONS), database,
+                           conn.thread_id()))
 
 
 @dataclasses.dataclass
