@@ -23,6 +23,7 @@ import select
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -297,6 +298,18 @@ def _writers():
 def test_corpus(toolkit_db, toolkit_settings, toolkit_template, name):
     harness.step(CORPUS, toolkit_db, toolkit_settings, toolkit_template, name)
 """
+
+
+GONE_S = 10.0  # for a dump's closed session to leave the server
+
+
+def until_gone(count: Callable[[], int], before: int) -> None:
+    """Wait (polled, bounded) until the sessions ``count`` sees are back to ``before``: the
+    dump's closed session, still leaving, would cost the clone its reset (the proof waits
+    0.2 s for other sessions), and the corpus asserts which changes are reset."""
+    deadline = time.monotonic() + GONE_S
+    while count() > before and time.monotonic() < deadline:
+        time.sleep(0.005)  # a backend exiting after its client closed: polled, bounded
 
 
 def normalized(text: str, name: str, placeholder: str = "CLONE") -> str:

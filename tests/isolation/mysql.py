@@ -21,6 +21,7 @@ from tests.isolation.harness import (
     run,
     sorted_runs,
     thread_writer,
+    until_gone,
 )
 
 if TYPE_CHECKING:
@@ -174,11 +175,20 @@ class Corpus:
     mutations = MUTATIONS
 
     def look(self, db: Clone) -> dict[str, str]:
+        from toolkit.engines.mysql import sessions_on
+
+        def sessions() -> int:
+            with db.engine.connect() as conn:
+                return len(sessions_on(conn.execute(sa.text("SHOW PROCESSLIST")).all(),
+                                       db.name, -1))
+
+        before = sessions()
         dumped = subprocess.run(
             ["mariadb-dump", *_client_args(db), "--single-transaction", "--routines",
              "--events", "--triggers", "--skip-comments", "--skip-dump-date",
              "--skip-extended-insert", "--hex-blob", db.name],
             capture_output=True, text=True, check=True).stdout
+        until_gone(sessions, before)
         lines = sorted_runs(dumped.splitlines(), lambda line: line.startswith("INSERT INTO"))
         parts = {"dump": normalized("\n".join(lines), db.name)}
         with db.engine.connect() as conn:  # the session the test is handed

@@ -23,6 +23,7 @@ from tests.isolation.harness import (
     run,
     sorted_blocks,
     thread_writer,
+    until_gone,
 )
 
 if TYPE_CHECKING:
@@ -260,6 +261,11 @@ class Corpus:
         pg_dump = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1]
         dumped = subprocess.run([pg_dump, "--no-password", make_conninfo(**kwargs)],
                                 capture_output=True, text=True, check=True).stdout
+        with db.engine.connect() as conn:
+            until_gone(lambda: int(conn.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'pg_dump'")).scalar() or 0), 0)
+            conn.rollback()
         lines = [line for line in dumped.splitlines() if line and not line.startswith(
             ("--", "\\restrict", "\\unrestrict"))]
         parts = {"dump": normalized("\n".join(sorted_blocks(
