@@ -108,6 +108,13 @@ UNION ALL SELECT 'events', MD5(GROUP_CONCAT(CONCAT_WS('|', event_name, event_def
 # a server user that cannot read them cannot have a reset proved
 ACCESS_DENIED = (1142, 1143)
 SESSIONS = "SHOW PROCESSLIST"  # the clone's are counted from the server's (sessions_on)
+# a sequence's table: where it is (the first: what RESTART puts back) and how it counts
+SEQUENCE_ROW = ("next_not_cached_value, minimum_value, maximum_value, start_value, increment, "
+                "cache_size, cycle_option, cycle_count")
+# MariaDB's comment on a database: toolkit's marker, each clone's own (see Recycler.prepare)
+COMMENT = """
+UNION ALL SELECT 'comment', COALESCE(schema_comment, '')
+  FROM information_schema.schemata WHERE schema_name = %(db)s"""
 # a table's next AUTO_INCREMENT value is data (compared and put back apart), not definition
 NEXT_VALUE = re.compile(r" AUTO_INCREMENT=\d+")
 NO_SUCH_TABLE = 1146
@@ -208,17 +215,6 @@ def survey(conn: Any, database: str, relations: Collection[str], tables: Collect
     if sequences:
         found.positions = {name: str(value) for name, value in rest.pop(0)}
     return found
-
-
-# a sequence's table: where it is (the first: what RESTART puts back) and how it counts
-SEQUENCE_ROW = ("next_not_cached_value, minimum_value, maximum_value, start_value, increment, "
-                "cache_size, cycle_option, cycle_count")
-
-
-# MariaDB's comment on a database: toolkit's marker, each clone's own (see Recycler.prepare)
-COMMENT = """
-UNION ALL SELECT 'comment', COALESCE(schema_comment, '')
-  FROM information_schema.schemata WHERE schema_name = %(db)s"""
 
 
 def _mariadb(conn: Any) -> bool:

@@ -169,13 +169,10 @@ def _known_settings(url: str) -> frozenset[str] | None:
 
 
 def _blank(settings: Settings, url: str) -> str:
-    """An empty database for the run's pools to clone (and prove resets against), marked as
-    this process's: a killed run's is dropped by the next db.gc."""
+    """An empty database for the run's PostgreSQL pools to clone (and prove resets against),
+    marked as this process's: a killed run's is dropped by the next db.gc."""
     name = f"{settings.prefix}refs_{secrets.token_hex(5)}"
-    engine, marker = get_engine(settings, url), Marker.new("clone", "refs", "refs")
-    engine.create(name, marker)
-    if engine_of(url) == "mysql":  # what MariaDB clones replay: recorded as for a template
-        engine.finish_template(name, name, marker)
+    get_engine(settings, url).create(name, Marker.new("clone", "refs", "refs"))
     return name
 
 

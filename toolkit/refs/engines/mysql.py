@@ -111,9 +111,9 @@ class MySQLBackend:
 
 
 class PooledMySQLBackend(MySQLBackend):
-    """A database of its own per test, from the worker's pool of clones of the template (the
-    run's blank database when the project has no migrations), each with the test's connection
-    already open; released ones are dropped in the background."""
+    """A database of its own per test, from the worker's pool of clones of the template (a
+    project with migrations: without, MySQLBackend makes each test's database), each with the
+    test's connection already open; released ones are dropped in the background."""
 
     def __init__(self, url: str, template_url: str, settings: Settings) -> None:
         from toolkit.refs.engines.pooled import PooledDatabases
