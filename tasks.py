@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -17,7 +18,6 @@ from invoke.tasks import Task, task
 from toolkit.settings import Settings
 from toolkit.tasks import edge, passthrough
 from toolkit.tasks import namespace as toolkit_namespace
-from toolkit.testrun import pipeline_commands
 
 EXAMPLE = "examples/shop"
 # what toolkit's own test suite needs from the machine (see toolkit.provision.NEEDS)
@@ -25,12 +25,24 @@ SUITE_NEEDS = ("postgresql", "mariadb", "sqlite3", "docker", "debootstrap", "cli
                "clickhouse-client")
 
 
-@task
-def pipeline(c: Context) -> None:
-    """The main job on the example shop: template, references, every integration shard."""
-    with c.cd(EXAMPLE):
-        for command in pipeline_commands(Settings.load(project_dir=EXAMPLE)):
-            c.run(shlex.join(command))
+@task(help={"report": "where the run's HTML report goes (default: "
+                      "examples/shop/.toolkit/report.html)"})
+@edge
+def pipeline(c: Context, report: str | None = None) -> None:
+    """The main job on the example shop: template, references, every integration shard, then
+    a table of each step and the run's HTML report."""
+    from toolkit import pipeline as main_job
+
+    settings = Settings.load(project_dir=Path(EXAMPLE).resolve())
+
+    def run(command: list[str]) -> bool:
+        with c.cd(EXAMPLE):
+            return bool(c.run(shlex.join(command), warn=True))
+
+    done = main_job.run(settings, run, report=Path(report).resolve() if report else None)
+    if done.failed:
+        raise Exit(f"toolkit: error: the pipeline failed at {done.failed.name} (see above)",
+                   code=1)
 
 
 @task

@@ -19,7 +19,7 @@ from typing import Any
 import nox
 
 from toolkit.settings import Settings
-from toolkit.testrun import pipeline_commands, shard_command
+from toolkit.testrun import shard_command
 
 DISTRIBUTION = "toolkit-dbtest"
 
@@ -81,7 +81,7 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
              install: Callable[[nox.Session], None] = default_install) -> None:
     """Add toolkit's sessions to a noxfile's globals; ``project_dir`` is where the project's
     settings (pyproject.toml, alembic.ini, tests) live, relative to the noxfile."""
-    project = Path(project_dir)
+    project = Path(project_dir).resolve()  # the session changes directory into it
     # the environment too (TOOLKIT_SHARDS): ci.matrix and test.shard read it, and the
     # sessions must be the same shards they compute
     settings = Settings.load(project_dir=project)
@@ -100,11 +100,28 @@ def register(namespace: MutableMapping[str, Any], project_dir: str | Path = ".",
         namespace[f"integration_{k}"] = nox.session(name=f"integration-{k}")(shard_session(k))
 
     def pipeline(session: nox.Session) -> None:
-        """The main job: template, then references, then every integration shard."""
+        """The main job: template, then references, then every integration shard.
+
+        It ends with a table of each step and the run's HTML report (.toolkit/report.html;
+        `-- --report PATH` elsewhere); other arguments after -- go to pytest."""
+        from nox.command import CommandFailed
+
+        from toolkit import pipeline as main_job
+
         install(session)
         session.chdir(project)
-        for command in pipeline_commands(settings, session.posargs):
-            session.run(*command)
+        report, pytest_args = main_job.report_option(session.posargs)
+
+        def run(command: list[str]) -> bool:
+            try:
+                session.run(*command)
+            except CommandFailed:
+                return False
+            return True
+
+        done = main_job.run(settings, run, pytest_args, report)
+        if done.failed:
+            session.error(f"the pipeline failed at {done.failed.name}")
 
     def prepush(session: nox.Session) -> None:
         """Fast checks before a push: lint, unit tests, SQLite references, changed tests.

@@ -11,6 +11,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -78,6 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="how to split: duration (stored durations, default) or hash")
     group.addoption("--toolkit-shard-plan", action="store_true",
                     help="print the shard's tests and predicted seconds; run nothing")
+    group.addoption("--toolkit-report", metavar="PATH.html",
+                    help="write the run's HTML report there, and its results beside it "
+                         "(PATH.json, which `toolkit report` merges with other runs')")
 
 
 @pytest.fixture(scope="session")
@@ -409,6 +413,93 @@ class _Durations:
                 pytest.PytestWarning(f"toolkit: durations not recorded: {exc}"), stacklevel=2)
 
 
+class _Results:
+    """--toolkit-report: each test's outcome, times, worker, failure and toolkit's sections,
+    written at the end as a results file and its page (the controller's, under xdist)."""
+
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.started = time.time()
+        self.tests: dict[str, dict[str, Any]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        test = self.tests.setdefault(report.nodeid, {"outcome": "passed", "duration": 0.0,
+                                                     "sections": {}, "pool": {}})
+        test["duration"] += report.duration
+        test["start"] = min(test.get("start", report.start), report.start)
+        node = getattr(report, "node", None)  # xdist: the worker that ran it
+        test["worker"] = node.gateway.id if node is not None else "main"
+        for key, value in report.user_properties:
+            if key == TIMING:
+                test["pool"].update(value)
+            elif key == RUN_DRAW:
+                test["draw"] = value
+        for name, text in report.sections:
+            if "toolkit" in name:
+                test["sections"][name] = text
+        if hasattr(report, "wasxfail"):
+            test["outcome"] = "xpassed" if report.passed else "xfailed"
+        elif report.skipped and report.when != "teardown":
+            test["outcome"] = "skipped"
+            test["message"] = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) \
+                else ""
+        elif report.failed:
+            if test["outcome"] not in ("failed", "error"):  # the first failure says why
+                crash = getattr(report.longrepr, "reprcrash", None)
+                test["message"] = (crash.message if crash else report.longreprtext
+                                   ).strip().splitlines()[0] if report.longreprtext else ""
+                test["detail"] = report.longreprtext
+            test["outcome"] = "failed" if report.when == "call" else "error"
+
+    def source(self) -> Any:
+        from toolkit import urls
+        from toolkit.report import DETAIL_CHARS, Source, Test
+
+        spec = self.config.getoption("toolkit_shard")
+        label = f"shard {spec}" if spec else "pytest"
+        try:
+            from sqlalchemy.engine import make_url
+
+            url = self.config.getoption("toolkit_url") or _settings(self.config).database_url
+            engine = urls.kind(make_url(url))
+        except Exception:  # a run without a database: the page says so
+            engine = ""
+        seed = self.config.stash[SEED]
+        tests = []
+        for nodeid, t in self.tests.items():
+            sections = [(name, text) for name, text in t["sections"].items()
+                        if name != "toolkit random settings"]
+            again = t["sections"].get("toolkit random settings", "")
+            reproduce = next((line.removeprefix("reproduce: ") for line in again.splitlines()
+                              if line.startswith("reproduce: ")), "")
+            if t["outcome"] in ("failed", "error") and not reproduce:
+                reproduce = f"python -m pytest '{nodeid}'"
+            tests.append(Test(nodeid, t["outcome"], round(t["duration"], 6), t.get("start"),
+                              t["worker"], t.get("message", ""),
+                              t.get("detail", "")[:DETAIL_CHARS], reproduce, t.get("draw", ""),
+                              seed if t.get("draw") else None, sections, t["pool"] or None))
+        return Source(label, "pytest", engine, seed, self.started, time.time(), tests)
+
+    def pytest_sessionfinish(self) -> None:
+        from toolkit.report import write
+
+        path = Path(self.config.getoption("toolkit_report"))
+        if not path.is_absolute():
+            path = Path(self.config.invocation_params.dir) / path
+        try:
+            write(self.source(), path)
+            self.written: Path | None = path
+        except (OSError, ToolkitError) as exc:
+            self.config.issue_config_time_warning(
+                pytest.PytestWarning(f"toolkit: report not written: {exc}"), stacklevel=2)
+            self.written = None
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if getattr(self, "written", None):
+            terminalreporter.write_line(f"toolkit: report written to {self.written}")
+
+
 def _repeat_id(run: int) -> str:
     return f"run{run}"
 
@@ -460,6 +551,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[DEADLINE] = worker.get(
         "toolkit_deadline", time.time() + budget if budget is not None else None)
     config.pluginmanager.register(_Durations(config), "toolkit-durations")
+    if config.getoption("toolkit_report") and not hasattr(config, "workerinput"):
+        from toolkit.report import ReportError, data_path
+
+        try:
+            data_path(Path(config.getoption("toolkit_report")))
+        except ReportError as exc:
+            raise pytest.UsageError(f"toolkit: {exc}") from exc
+        config.pluginmanager.register(_Results(config), "toolkit-results")
     if config.getoption("toolkit_order") == "random":
         config.pluginmanager.register(_Shuffle(), "toolkit-shuffle")
     if config.getoption("toolkit_shard"):

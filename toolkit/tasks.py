@@ -290,6 +290,8 @@ def image_base(c: Context, suite: str = "bookworm") -> None:
     print(image.debian_base(client(), suite, on_step=lambda s: err.print(s)))
 
 
+REPORT_HELP = ("write the run's HTML report to PATH.html, and its results beside it as "
+               "PATH.json (`toolkit report` merges several)")
 REFS_HELP = {
     "select": "only tests whose name contains this or matches this glob (repeatable)",
     "url": "engine to run on: a database URL, chdb:// for ClickHouse in-process, or "
@@ -333,7 +335,8 @@ def _references(select: list[str], url: str | None, jobs: str | None, timeout: s
     "repeat": "run each test N times (in parallel where it may); runs that disagree are FLAKY",
     "order": "name (default) or random",
     "no_pool": "PostgreSQL: a schema per test in a scratch database, MariaDB: CREATE DATABASE "
-               "per test, instead of a database per test from each worker's pool"})
+               "per test, instead of a database per test from each worker's pool",
+    "report": REPORT_HELP})
 @edge
 def refs_run(c: Context, select: list[str] | None = None, url: str | None = None,
              jobs: str | None = None, timeout: str | None = None, junit: str | None = None,
@@ -341,8 +344,12 @@ def refs_run(c: Context, select: list[str] | None = None, url: str | None = None
              directory: str | None = None, setting: list[str] | None = None,
              restart_on_crash: bool = False, random_settings: bool = False,
              seed: str | None = None, repeat: str | None = None, order: str = "name",
-             no_pool: bool = False) -> None:
+             no_pool: bool = False, report: str | None = None) -> None:
     """Run the reference tests (NAME.sql / NAME.sh beside NAME.reference), each in a fresh database."""
+    if report:
+        from toolkit import report as html
+
+        html.data_path(Path(report))  # a wrong path stops the run before it starts
     summary = _references(select or [], url, jobs, timeout, directory, keep_failed=no_drop_if_fail,
                           setting=setting or [], restart_on_crash=restart_on_crash,
                           random_settings=random_settings, seed=_number(seed, "--seed"),
@@ -351,6 +358,9 @@ def refs_run(c: Context, select: list[str] | None = None, url: str | None = None
         refs.write_junit(summary, Path(junit))
     if json_:
         refs.write_json(summary, Path(json_))
+    if report:
+        print(f"report written to {html.write(refs.report_source(summary), Path(report))}",
+              file=sys.stderr)
     if summary.failed:
         raise Exit(code=1)
 
@@ -403,13 +413,21 @@ def _number(value: str | None, flag: str, kind: type[N] = int) -> N | None:  # t
     "shard": "which shard to run, from 1 (default: from the CI's parallel-node variables)",
     "shards": "how many shards in all",
     "strategy": "duration (balanced by stored durations) or hash (stable as tests are added)",
-    "dry_run": "print the shard's tests and predicted seconds; run nothing"})
+    "dry_run": "print the shard's tests and predicted seconds; run nothing",
+    "report": REPORT_HELP})
 @edge
 def test_shard(c: Context, shard: str | None = None, shards: str | None = None,
-               strategy: str | None = None, dry_run: bool = False) -> None:
+               strategy: str | None = None, dry_run: bool = False,
+               report: str | None = None) -> None:
     """Run shard K of N of the integration suite (pytest arguments after --)."""
+    extra = []
+    if report:
+        from toolkit import report as html
+
+        html.data_path(Path(report))
+        extra = [f"--toolkit-report={Path(report).resolve()}"]
     code = testrun.run_shard(settings(), _number(shard, "--shard"), _number(shards, "--shards"),
-                             strategy, dry_run, passthrough(c))
+                             strategy, dry_run, [*extra, *passthrough(c)])
     if code:
         raise Exit(code=code)
 
@@ -556,6 +574,27 @@ def hooks_uninstall(c: Context) -> None:
     print(f"removed {path}" if path else "no toolkit pre-push hook installed")
 
 
+@task(name="report", iterable=["input"], help={
+    "input": "a results file (--report's PATH.json), JUnit XML, the reference runner's --json, "
+             ".toolkit/timings.json or .toolkit/durations.json, or a directory of them "
+             "(repeatable; `toolkit report A B -o OUT` passes each as one)",
+    "output": "the page to write (default: report.html)"})
+@edge
+def report_(c: Context, input: list[str] | None = None, output: str = "report.html") -> None:
+    """Merge what runs wrote into one self-contained HTML page (no network needed to view it)."""
+    from toolkit import report as html
+
+    if not input:
+        raise ToolkitError("toolkit report needs the files to merge: toolkit report "
+                           "shard-1.json shard-2.json references.json -o report.html")
+    run = html.load([Path(p) for p in input])
+    html.render_to(run, Path(output))
+    found = html.counts(run.tests)
+    print(f"{len(run.tests)} tests ({found['passed']} passed, "
+          f"{sum(found[o] for o in html.FAILING)} failed) from {len(run.sources)} run(s): "
+          f"{output}")
+
+
 db = Collection("db", template, clone_, drop, gc, status)
 tests = Collection("test", test_shard, test_changed, test_flaky, test_durations)
 ci = Collection("ci", matrix)
@@ -563,4 +602,4 @@ git_hooks = Collection("hooks", hooks_install, hooks_uninstall)
 references = Collection("refs", refs_run, refs_record, refs_lint)
 server = Collection("server", up, down, server_status, server_gc)
 images = Collection("image", image_build, image_base)
-namespace = Collection(db, server, images, references, tests, ci, git_hooks)
+namespace = Collection(db, server, images, references, tests, ci, git_hooks, report_)

@@ -65,21 +65,6 @@ def shard_command(shard: int, total: int, pytest_args: Sequence[str] = ()) -> li
             *pytest_args]
 
 
-def pipeline_commands(settings: Settings, pytest_args: Sequence[str] = ()) -> list[list[str]]:
-    """The main job as toolkit commands, run in the project directory: the template, the
-    reference tests (when there are any), every shard, then the shards' durations merged."""
-    steps = [["toolkit", "db.template"]]
-    if settings.path(settings.references_dir).is_dir():
-        steps.append(["toolkit", "refs.run"])
-    steps += [shard_command(k, settings.shards, pytest_args)
-              for k in range(1, settings.shards + 1)]
-    steps.append(["toolkit", "test.durations"] + [
-        arg for k in range(1, settings.shards + 1)
-        for arg in ("--merge", str(durations.shard_path(settings.project_dir, k,
-                                                        settings.shards)))])
-    return steps
-
-
 def integration_files(settings: Settings, changed: Sequence[str], base: Path | None = None
                       ) -> list[str]:
     """The integration test files among ``changed`` (relative to ``base``, default the

@@ -9,8 +9,10 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from toolkit import durations
@@ -22,6 +24,7 @@ from toolkit.refs import discover as disc
 from toolkit.refs.engines import engine_of
 from toolkit.refs.runner import BUDGET_SPENT, Config, Outcome, Plan, Watching, run
 from toolkit.settings import Settings
+from toolkit.urls import mask
 
 
 class ReferencesError(ToolkitError):
@@ -35,6 +38,12 @@ class Summary:
     changed: list[Path]  # references recorded (or, with check, that would change)
     warnings: list[str] = dataclasses.field(default_factory=list)  # unknown tags
     unstarted: int = 0  # runs a time budget left unstarted
+    runs: list[Outcome] = dataclasses.field(default_factory=list)  # every run, as it ran
+    engine: str = ""
+    seed: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    url_flag: str = ""  # what a reproduce command adds for the URL run on (none: the default)
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -75,6 +84,7 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
     ``selectors`` match, or exactly ``names``; none starts after ``deadline`` (time.time())."""
     root = _root(settings, directory)
     url = url or settings.database_url
+    started = time.time()
     tests = disc.discover(root, selectors)
     if names is not None:
         tests = [t for t in tests if t.name in names]
@@ -153,7 +163,9 @@ def references(settings: Settings, selectors: list[str] | None = None, *, url: s
                 changed.append(reference)
                 if not check:
                     reference.write_text(outcome.output)
-    return Summary(outcomes, problems, changed, warnings, unstarted)
+    return Summary(outcomes, problems, changed, warnings, unstarted, runs, engine_of(url), seed,
+                   started, time.time(),
+                   "" if url == settings.database_url else f" --url {mask(url)}")
 
 
 def _known_settings(url: str) -> frozenset[str] | None:
@@ -263,6 +275,31 @@ def write_json(summary: Summary, path: Path) -> None:
     path.write_text(json.dumps([{"name": o.name, "status": o.status,
                                  "duration": round(o.duration, 4), "reason": o.reason}
                                 for o in summary.outcomes], indent=1) + "\n")
+
+
+def report_source(summary: Summary, label: str = "references") -> Any:
+    """The run as the report shows it: each test's outcome (a FLAKY one whole), with its
+    runs' start times and workers for the timeline."""
+    from toolkit import report
+    from toolkit.refs.random_settings import text
+
+    first: dict[str, Outcome] = {}
+    for run_ in summary.runs:
+        if run_.started is not None and (run_.name not in first or
+                                         (first[run_.name].started or 0) > run_.started):
+            first[run_.name] = run_
+    tests = []
+    for o in summary.outcomes:
+        ran = first.get(o.name)
+        again = o.reason.rsplit("reproduce: ", 1)[1].rstrip("]") if "reproduce: " in o.reason \
+            else ""
+        if o.status in ("failed", "flaky") and not again:
+            again = f"toolkit refs.run{summary.url_flag} -s {o.name}"
+        tests.append(report.Test(o.name, o.status, round(o.duration, 6),
+                                 ran.started if ran else None, ran.worker if ran else "",
+                                 o.reason, o.detail, again, text(o.settings), o.seed))
+    return report.Source(label, "references", summary.engine, summary.seed, summary.started,
+                         summary.finished, tests, list(summary.problems))
 
 
 def write_junit(summary: Summary, path: Path) -> None:

@@ -61,6 +61,8 @@ class Outcome:
     recordable: bool = False  # only a mismatch or a missing reference may be recorded
     settings: tuple[tuple[str, str], ...] = ()  # the random settings it ran with
     seed: int | None = None
+    started: float | None = None  # epoch seconds, for the report's timeline
+    worker: str = ""  # the worker process that ran it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -243,7 +245,7 @@ def _worker(conn: Connection, config: Config) -> None:
     backend = backend_for(config)
     try:
         while (job := conn.recv()) is not None:
-            started = time.monotonic()
+            started, wall = time.monotonic(), time.time()
             try:
                 outcome = run_one(backend, job, config.tmp_root)
             except subprocess.TimeoutExpired:
@@ -253,7 +255,8 @@ def _worker(conn: Connection, config: Config) -> None:
                 outcome = Outcome(job.test.name, "failed", f"{job.test.path}: "
                                   f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
             conn.send(reproducible(config, job, dataclasses.replace(
-                outcome, duration=time.monotonic() - started)))
+                outcome, duration=time.monotonic() - started, started=wall,
+                worker=f"worker {os.getpid()}")))
     finally:
         backend.close()
 
