@@ -68,6 +68,8 @@ NEEDS = {
                               ("/usr/sbin",)),
     "clickhouse-client": Need("clickhouse-client", ("clickhouse-client", "clickhouse"),
                               ("/usr/bin",)),
+    # the browser the report's tests open pages in, headless
+    "chromium": Need("chromium", ("chromium",), ("/usr/bin",)),
 }
 
 
