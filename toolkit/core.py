@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -171,14 +172,15 @@ def ensure_template(settings: Settings) -> Template:
         for leftover in dict.fromkeys((name, building)):
             _drop_leftover(engine, leftover)
         log.info("building template %s (%s)", name, urls.mask(template.url))
+        building_since = time.monotonic()
         if found.previous is not None:
             log.info("since template %s: %s", found.previous[0], found.since())
         marker = Marker.new("building", digest, template.lineage)
         engine.create(building, marker)
         try:
             with fp.discover(settings, migrate.sources(settings)) as seen:
-                migrate.upgrade(settings, engine.database_url(building),
-                                urls.connect_args(engine.url))
+                applied = migrate.upgrade(settings, engine.database_url(building),
+                                          urls.connect_args(engine.url))
         except BaseException:
             engine.drop(building)
             raise
@@ -190,7 +192,8 @@ def ensure_template(settings: Settings) -> Template:
                                marker.with_kind("template").with_inputs(built.as_dict()))
         crash.point("core.template.finished")
         fp.record(settings, template.lineage, built.discovered)
-        log.info("template %s is ready", name)
+        log.info("template %s is ready: %d revision(s) in %.1fs", name, applied,
+                 time.monotonic() - building_since)
     return _leased(engine, template)
 
 

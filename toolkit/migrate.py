@@ -6,6 +6,7 @@ import hashlib
 import logging
 import logging.config
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,18 +86,24 @@ def sources(settings: Settings) -> list[Path]:
 class _Progress(logging.Handler):
     """Relays Alembic's per-revision log lines and remembers the revision being applied."""
 
-    def __init__(self) -> None:
+    def __init__(self, total: int = 0) -> None:
         super().__init__(logging.INFO)
         self.revision: str | None = None
+        self.total = total  # revisions to apply
+        self.done = 0
+        self.started = time.monotonic()
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if message.startswith("Running upgrade"):
             # "Running upgrade 0001 -> 0002, add orders"
             self.revision = message.split("->", 1)[1].split(",", 1)[0].strip()
+            self.done += 1
             if not _alembic_prints():
                 log.disabled = False  # env.py's fileConfig() may have disabled us
-                log.info("migrating: %s", message.removeprefix("Running upgrade").strip())
+                log.info("migrating: %s (revision %d of %d, %.1fs in)",
+                         message.removeprefix("Running upgrade").strip(), self.done,
+                         max(self.total, self.done), time.monotonic() - self.started)
 
 
 def _alembic_prints() -> bool:
@@ -112,8 +119,8 @@ def _alembic_prints() -> bool:
 
 
 @contextmanager
-def _alembic_progress() -> Iterator[_Progress]:
-    handler = _Progress()
+def _alembic_progress(total: int) -> Iterator[_Progress]:
+    handler = _Progress(total)
     logger = logging.getLogger("alembic.runtime.migration")
     previous_level = logger.level
     logger.setLevel(logging.INFO)
@@ -161,15 +168,26 @@ def _exported(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
-def upgrade(settings: Settings, url: URL, connect_args: dict[str, object] | None = None) -> None:
-    """Upgrade the database at ``url`` to head, handing env.py the URL every way it may look."""
+def _count_revisions(config: Config) -> int:
+    """How many revisions a build applies (all of them: a template starts empty); 0 when the
+    scripts cannot be read yet (the upgrade then says why)."""
+    try:
+        return sum(1 for _ in ScriptDirectory.from_config(config).walk_revisions())
+    except Exception:
+        return 0
+
+
+def upgrade(settings: Settings, url: URL, connect_args: dict[str, object] | None = None) -> int:
+    """Upgrade the database at ``url`` to head, handing env.py the URL every way it may look;
+    how many revisions it applied."""
     config = alembic_config(settings)
     plain = url.render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", plain.replace("%", "%%"))
     engine = create_engine(url, poolclass=NullPool, connect_args=connect_args or {})
     try:
-        with (_alembic_progress() as progress, _exported(settings.migration_url_env, plain),
-              engine.begin() as connection):
+        revisions = _count_revisions(config)
+        with (_alembic_progress(revisions) as progress,
+              _exported(settings.migration_url_env, plain), engine.begin() as connection):
             config.attributes["connection"] = connection
             try:
                 command.upgrade(config, "head")
@@ -181,5 +199,6 @@ def upgrade(settings: Settings, url: URL, connect_args: dict[str, object] | None
             except Exception as exc:
                 first = (str(exc).strip().splitlines() or [""])[0]
                 raise MigrationError(progress.revision, f"{type(exc).__name__}: {first}") from exc
+        return progress.done
     finally:
         engine.dispose()
