@@ -139,7 +139,8 @@ def docker(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmarks: clones, references, shards, Docker, start-up, hook, set-up, clusters."""
+    """The benchmarks: clones, references, shards, Docker, start-up, hook, set-up, clusters,
+    the report."""
     install(session)
     session.run("python", "-m", "bench.clone", *session.posargs)
     session.run("python", "-m", "bench.refs")
@@ -149,3 +150,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "bench.prepush")
     session.run("python", "-m", "bench.provision")
     session.run("python", "-m", "bench.cluster")
+    session.run("python", "-m", "bench.report")

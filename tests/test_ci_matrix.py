@@ -45,7 +45,8 @@ def test_gitlab(tmp_path: Path) -> None:
     config = yaml.safe_load(_matrix(tmp_path, "--format", "gitlab", "--shards", "4"))
     assert config["integration"]["parallel"] == 4  # CI_NODE_INDEX/CI_NODE_TOTAL
     assert "toolkit test.shard" in config["integration"]["script"]
-    assert config["integration"]["artifacts"]["paths"] == [".toolkit/durations-shard-*.json"]
+    assert config["integration"]["artifacts"]["paths"] == [".toolkit/durations-shard-*.json",
+                                                           ".toolkit/report-shard-*"]
     assert config["durations"]["needs"] == ["integration"]
     assert config["stages"] == ["test", "durations"]
 

@@ -66,6 +66,7 @@ def test_report_merges_the_runs_into_one_page(runs: Path, tmp_path: Path) -> Non
     assert re.search(r'<span class="del">E\s+- total: 4</span>', failures)
     assert re.search(r'<span class="add">E\s+\+ total: 3</span>', failures)
     assert '<span class="del">-3</span>\n<span class="add">+2</span>' in failures
+    assert "kept database toolkit_cl_" in failures  # toolkit's section: the clone it kept
     assert "Clone pool" in page and "hit rate" in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
 
@@ -127,3 +128,11 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
                                    "ending in .html (its data is written beside it as "
                                    "out.json)")
     assert not (tmp_path / "out.html").exists()
+
+
+def test_past_200_failures_the_rest_are_listed_by_their_first_line() -> None:
+    tests = [report.Test(f"t{i:03d}", "failed", 0.1, message=f"boom {i}", detail="- a\n+ b")
+             for i in range(250)]
+    page = report.render(report.Run([report.Source("big", "pytest", tests=tests)]))
+    assert page.count('class="failure"') == report.DETAILED == 200
+    assert "50 more failures, by their first line" in page and "t249</span>: boom 249" in page

@@ -1,8 +1,9 @@
 """Ready-to-paste configuration that splits the integration suite over a CI system's parallel
 jobs: each job runs one shard (`toolkit test.shard`) and keeps the durations it measured;
 a last job merges them (`toolkit test.durations --merge`) so that the next run's split is
-balanced on the whole suite's times. GitHub Actions (a matrix), GitLab CI (`parallel:`) and
-a Kubernetes Indexed Job (one pod per index, a shared volume for the durations)."""
+balanced on the whole suite's times, and merges the shards' results into one HTML report
+(`toolkit report`). GitHub Actions (a matrix), GitLab CI (`parallel:`) and a Kubernetes
+Indexed Job (one pod per index, a shared volume for the durations and results)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,11 @@ def render(fmt: str, shards: int, image: str | None = None) -> str:
                       "(your project as its working directory, with toolkit and pytest "
                       "installed)")
     shard = ("cp /durations/durations.json .toolkit/ 2>/dev/null; toolkit test.shard; code=$?; "
-             "cp .toolkit/durations-shard-*.json /durations/; exit $code")
+             "cp .toolkit/durations-shard-*.json .toolkit/report-shard-* /durations/; "
+             "exit $code")
     merge = (f"{merge_command('/durations/durations-shard-*.json')} && "
-             "cp .toolkit/durations.json /durations/")
+             "cp .toolkit/durations.json /durations/ && "
+             "toolkit report /durations/report-shard-*.json -o /durations/report.html")
     return K8S.format(shards=shards, image=json.dumps(image), shard=json.dumps(shard),
                       merge=json.dumps(merge), quoted=shlex.quote(image))
 
@@ -78,6 +81,12 @@ jobs:
           name: durations-shard-${{{{ matrix.shard }}}}
           path: .toolkit/durations-shard-*.json
           if-no-files-found: ignore
+      - uses: actions/upload-artifact@v4
+        if: always()
+        with:
+          name: report-shard-${{{{ matrix.shard }}}}
+          path: .toolkit/report-shard-*
+          if-no-files-found: ignore
 
   durations:
     needs: shard
@@ -95,6 +104,21 @@ jobs:
         with:
           path: .toolkit/durations.json
           key: toolkit-durations-${{{{ github.run_id }}}}
+
+  report:
+    needs: shard
+    if: always()
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/setup-python@v5
+        with: {{python-version: "3.11"}}
+      - run: {install}
+      - uses: actions/download-artifact@v4
+        with: {{pattern: report-shard-*, path: shards, merge-multiple: true}}
+      # one page of every shard: open report.html from the run's artifacts
+      - run: toolkit report shards/report-shard-*.json -o report.html
+      - uses: actions/upload-artifact@v4
+        with: {{name: report, path: report.html}}
 """
 
 GITLAB = """\
@@ -115,7 +139,7 @@ integration:
     - toolkit test.shard
   artifacts:
     when: always
-    paths: [.toolkit/durations-shard-*.json]
+    paths: [.toolkit/durations-shard-*.json, .toolkit/report-shard-*]
 
 durations:
   stage: durations
@@ -129,11 +153,24 @@ durations:
   script:
     - {install}
     - {merge}
+
+report:  # one page of every shard: browse report.html in the pipeline's artifacts
+  stage: durations
+  image: python:3.11
+  when: always
+  needs: [integration]
+  script:
+    - {install}
+    - toolkit report .toolkit/report-shard-*.json -o report.html
+  artifacts:
+    when: always
+    paths: [report.html]
 """
 
 K8S = """\
 # A Kubernetes Indexed Job: {shards} pods, one shard each (toolkit test.shard reads
-# JOB_COMPLETION_INDEX, and TOOLKIT_SHARDS for the total), their durations on a shared volume.
+# JOB_COMPLETION_INDEX, and TOOLKIT_SHARDS for the total), their durations and results on a
+# shared volume; the merge Job leaves the next split's durations and report.html there.
 # (toolkit ci.matrix --format k8s --shards {shards} --image {quoted})
 # The merge Job is created suspended, and started once every shard is done:
 #   kubectl apply -f integration.yaml

@@ -28,6 +28,8 @@ FORMAT = 1  # the results file's version
 FAILING = ("failed", "error", "not run")
 OUTCOMES = ("passed", "failed", "error", "flaky", "skipped", "not run", "xfailed", "xpassed")
 DETAIL_CHARS = 20_000  # of one failure's text: a runaway log must not make the page huge
+DETAILED = 200  # failures shown whole; the rest by their one line (a broken run's page stays
+# small enough to open)
 _REPEAT = re.compile(r"(\[run\d+\]|-run\d+(?=\]))$")  # --toolkit-repeat's run ids
 
 
@@ -400,15 +402,17 @@ def _slowest(tests: list[Test], most: int = 20) -> str:
 
 
 def _failures(run: Run, flaky: set[str]) -> str:
-    items = []
-    for source in run.sources:
-        for test in source.tests:
-            if test.outcome not in FAILING or _REPEAT.sub("", test.id) in flaky:
-                continue
-            items.append(_failure(source, test))
-    if not items:
+    failing = [(source, test) for source in run.sources for test in source.tests
+               if test.outcome in FAILING and _REPEAT.sub("", test.id) not in flaky]
+    if not failing:
         return '<section id="failures"><h2>Failures</h2><p>none</p></section>'
-    return f'<section id="failures"><h2>Failures ({len(items)})</h2>{"".join(items)}</section>'
+    items = [_failure(source, test) for source, test in failing[:DETAILED]]
+    rest = "".join(f"<li><span class=id>{_e(t.id)}</span>: {_e(t.message)}</li>"
+                   for _, t in failing[DETAILED:])
+    more = (f"<h3>{len(failing) - DETAILED} more failures, by their first line</h3>"
+            f"<ul>{rest}</ul>") if rest else ""
+    return (f'<section id="failures"><h2>Failures ({len(failing)})</h2>{"".join(items)}'
+            f'{more}</section>')
 
 
 def _failure(source: Source, test: Test) -> str:

@@ -414,20 +414,20 @@ def _number(value: str | None, flag: str, kind: type[N] = int) -> N | None:  # t
     "shards": "how many shards in all",
     "strategy": "duration (balanced by stored durations) or hash (stable as tests are added)",
     "dry_run": "print the shard's tests and predicted seconds; run nothing",
-    "report": REPORT_HELP})
+    "report": "write the shard's HTML report here (default: .toolkit/report-shard-K-of-N.html), "
+              "and its results beside it as .json (`toolkit report` merges several)"})
 @edge
 def test_shard(c: Context, shard: str | None = None, shards: str | None = None,
                strategy: str | None = None, dry_run: bool = False,
                report: str | None = None) -> None:
     """Run shard K of N of the integration suite (pytest arguments after --)."""
-    extra = []
     if report:
         from toolkit import report as html
 
-        html.data_path(Path(report))
-        extra = [f"--toolkit-report={Path(report).resolve()}"]
+        html.data_path(Path(report))  # a wrong path stops the shard before it starts
     code = testrun.run_shard(settings(), _number(shard, "--shard"), _number(shards, "--shards"),
-                             strategy, dry_run, [*extra, *passthrough(c)])
+                             strategy, dry_run, passthrough(c),
+                             report=Path(report) if report else None)
     if code:
         raise Exit(code=code)
 

@@ -45,16 +45,26 @@ def run_pytest(settings: Settings, args: Sequence[str], template: str | None,
     return code
 
 
+def report_path(project_dir: Path, shard: int, shards: int) -> Path:
+    """Where a shard's page goes by default (its results beside it, .json): a CI job uploads
+    it with the durations, and a last job merges them (`toolkit report`)."""
+    return project_dir / ".toolkit" / f"report-shard-{shard}-of-{shards}.html"
+
+
 def run_shard(settings: Settings, shard: int | None, total: int | None, strategy: str | None,
-              dry_run: bool, pytest_args: Sequence[str], say: Callable[[str], None] = print
-              ) -> int:
-    """pytest on shard K of N of the integration suite; its exit code (0 for an empty shard)."""
+              dry_run: bool, pytest_args: Sequence[str], say: Callable[[str], None] = print,
+              report: Path | None = None) -> int:
+    """pytest on shard K of N of the integration suite; its exit code (0 for an empty shard).
+    Its report goes to ``report`` (default: report_path)."""
     k, n = shards.resolve(shard, total, say=lambda line: print(line, file=sys.stderr))
     strategy = shards.check_strategy(strategy or settings.shard_strategy)
     args = [str(settings.path(settings.integration_dir)), f"--toolkit-shard={k}/{n}",
             f"--toolkit-shard-strategy={strategy}", *pytest_args]
     if dry_run:  # the plugin plans on the full collection, without xdist workers
         args += ["--toolkit-shard-plan", "-p", "no:terminal"]
+    else:
+        page = (report or report_path(settings.project_dir, k, n)).resolve()
+        args.insert(3, f"--toolkit-report={page}")
     template = None if dry_run else template_for_tests(settings)
     return run_pytest(settings, args, template, say,
                    f"shard {k}/{n} selected no tests: nothing to run")
