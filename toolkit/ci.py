@@ -57,8 +57,30 @@ name: integration
 on: [push, pull_request]
 
 jobs:
-  shard:
+  # the split every shard must run: a shard on another checkout or other stored durations
+  # refuses in one line (TOOLKIT_SHARD_PLAN)
+  plan:
     runs-on: ubuntu-latest
+    outputs:
+      plan: ${{{{ steps.plan.outputs.plan }}}}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with: {{python-version: "3.11"}}
+      - uses: actions/cache/restore@v4
+        with:
+          path: .toolkit/durations.json
+          key: toolkit-durations-${{{{ github.run_id }}}}
+          restore-keys: toolkit-durations-
+      - run: {install}
+      - id: plan
+        run: echo "plan=$(toolkit test.shard --plan-id --shards {shards})" >> "$GITHUB_OUTPUT"
+
+  shard:
+    needs: plan
+    runs-on: ubuntu-latest
+    env:
+      TOOLKIT_SHARD_PLAN: ${{{{ needs.plan.outputs.plan }}}}
     strategy:
       fail-fast: false
       matrix:
@@ -125,6 +147,20 @@ GITLAB = """\
 # .gitlab-ci.yml: the integration suite over {shards} parallel jobs
 # (toolkit ci.matrix --format gitlab --shards {shards})
 stages: [test, durations]
+
+plan:  # the split every shard must run: one on another checkout or durations refuses
+  stage: .pre
+  image: python:3.11
+  cache:
+    key: toolkit-durations
+    paths: [.toolkit/durations.json]
+    policy: pull
+  script:
+    - {install}
+    - echo "TOOLKIT_SHARD_PLAN=$(toolkit test.shard --plan-id --shards {shards})" > plan.env
+  artifacts:
+    reports:
+      dotenv: plan.env  # TOOLKIT_SHARD_PLAN for every job of the later stages
 
 integration:
   stage: test

@@ -81,9 +81,10 @@ def _save(file: Path, tests: Mapping[str, Mapping[str, object]],
 
 
 def record(file: Path, measured: Mapping[str, float],
-           whole: Sequence[str] | None = None) -> None:
+           whole: Sequence[str] | None = None, plan: str | None = None) -> None:
     """Add fresh measurements to ``file`` (safe against concurrent writers); ``whole``: every
-    test the run collected, which lets a merge drop tests that no longer exist."""
+    test the run collected, which lets a merge drop tests that no longer exist; ``plan``: the
+    split a shard ran, which a merge compares across shards."""
     if not measured and whole is None:
         return
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -91,9 +92,19 @@ def record(file: Path, measured: Mapping[str, float],
         data = _read(file)
         tests = dict(data["tests"])  # type: ignore[call-overload]
         tests.update({k: {"duration": round(v, 4), "at": now} for k, v in measured.items()})
-        entry = {"at": now, "tests": sorted(whole)} if whole is not None else \
-            data.get("collected")
+        entry = {"at": now, "tests": sorted(whole), **({"plan": plan} if plan else {})} \
+            if whole is not None else data.get("collected")
         _save(file, tests, entry if isinstance(entry, dict) else None)
+
+
+def plans(sources: Iterable[Path]) -> dict[str, list[Path]]:
+    """The split each shard file says its shard ran: {plan id: files}."""
+    found: dict[str, list[Path]] = {}
+    for source in sources:
+        entry = _read(source).get("collected")
+        if isinstance(entry, dict) and entry.get("plan"):
+            found.setdefault(str(entry["plan"]), []).append(source)
+    return found
 
 
 def merge(into: Path, sources: Iterable[Path], exists: Path | None = None) -> dict[str, int]:

@@ -79,6 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="how to split: duration (stored durations, default) or hash")
     group.addoption("--toolkit-shard-plan", action="store_true",
                     help="print the shard's tests and predicted seconds; run nothing")
+    group.addoption("--toolkit-plan-id", action="store_true",
+                    help="print the split's plan id (TOOLKIT_SHARD_PLAN makes every shard check "
+                         "that it runs that plan); run nothing")
     group.addoption("--toolkit-report", metavar="PATH.html",
                     help="write the run's HTML report there, and its results beside it "
                          "(PATH.json, which `toolkit report` merges with other runs')")
@@ -348,7 +351,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         settings = _settings(config)
         strategy = config.getoption("toolkit_shard_strategy") or settings.shard_strategy
         stored = durations.seconds(durations.path(settings.project_dir))
-        chosen = shards.partition([i.nodeid for i in items], total, strategy, stored)[shard - 1]
+        ids = [i.nodeid for i in items]
+        parts = shards.partition(ids, total, strategy, stored)
+        chosen = parts[shard - 1]
+        plan = shards.plan_id(ids, parts)
+        if isinstance(recorder, _Durations):
+            recorder.plan = plan
+        if config.getoption("toolkit_plan_id"):
+            print(f"{plan} {len(set(ids))}")  # the id, and how many tests it splits
+            pytest.exit("plan id printed; nothing was run", returncode=0)
+        # an xdist worker cannot refuse in one line: test.shard checks before pytest starts
+        if settings.shard_plan and not hasattr(config, "workerinput"):
+            shards.check_plan(settings.shard_plan, plan, len(set(ids)), shard, total)
     except ToolkitError as exc:
         raise pytest.UsageError(f"toolkit: {exc}") from exc
     keep = set(chosen)
@@ -390,6 +404,7 @@ class _Durations:
         self.config = config
         self.measured: dict[str, float] = {}
         self.collected: list[str] | None = None  # a shard's whole collection, for merges
+        self.plan: str | None = None  # the split it ran (shards.plan_id)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # an xfail's call report counts as skipped, but it ran: its time is real
@@ -407,7 +422,8 @@ class _Durations:
             # which tests exist, so a merge can drop tests removed from files that still exist
             # (only from a whole collection: node ids on the command line make a partial one)
             whole = spec and not any("::" in arg for arg in self.config.args)
-            durations.record(target, self.measured, self.collected if whole else None)
+            durations.record(target, self.measured, self.collected if whole else None,
+                             plan=self.plan)
         except (OSError, ToolkitError) as exc:
             self.config.issue_config_time_warning(
                 pytest.PytestWarning(f"toolkit: durations not recorded: {exc}"), stacklevel=2)
@@ -481,9 +497,11 @@ class _Results:
                               seed if t.get("draw") else None, sections, t["pool"] or None))
         return Source(label, "pytest", engine, seed, self.started, time.time(), tests)
 
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from toolkit.report import write
 
+        if session.exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return  # nothing ran: the error says why
         path = Path(self.config.getoption("toolkit_report"))
         if not path.is_absolute():
             path = Path(self.config.invocation_params.dir) / path
@@ -567,7 +585,7 @@ def pytest_configure(config: pytest.Config) -> None:
         lf = config.pluginmanager.get_plugin("lfplugin-collwrapper")
         if lf is not None:
             config.pluginmanager.unregister(lf)
-    if config.getoption("toolkit_shard_plan"):
+    if config.getoption("toolkit_shard_plan") or config.getoption("toolkit_plan_id"):
         config.option.collectonly = True  # plan in this process: xdist starts no workers
         config.pluginmanager.register(_CollectErrors(), "toolkit-collect-errors")
 

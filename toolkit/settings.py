@@ -35,6 +35,9 @@ class Settings:
     integration_dir: Path = Path("tests/integration")
     shards: int = 4
     shard_strategy: str = "duration"
+    # the plan every shard must run (`test.shard --plan-id` prints it): a shard whose checkout
+    # or stored durations split the suite otherwise refuses to run
+    shard_plan: str = ""
     prepush_budget_s: float = 120.0
     prepush_flaky: bool = False  # the pre-push hook also runs test.flaky, within its budget
     flaky_budget_s: float = 600.0  # test.flaky's time budget

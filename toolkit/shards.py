@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 
@@ -43,6 +44,30 @@ def partition(items: Iterable[str], shards: int, strategy: str = "hash",
         result[index].append(item)
         heapq.heappush(loads, (load + cost[item], index))
     return [sorted(shard) for shard in result]
+
+
+def plan_id(items: Iterable[str], parts: list[list[str]]) -> str:
+    """What a split is: ``COLLECTION-SPLIT``, a hash of every test collected and one of how
+    they were split (shard count, strategy and stored durations decide that)."""
+    collection = hashlib.sha256("\n".join(sorted(set(items))).encode()).hexdigest()[:8]
+    split = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:8]
+    return f"{collection}-{split}"
+
+
+def check_plan(expected: str, actual: str, collected: int, shard: int, shards: int) -> None:
+    """Refuse to run a split other than the one every shard was given (TOOLKIT_SHARD_PLAN)."""
+    if expected == actual:
+        return
+    if expected.split("-")[0] != actual.split("-")[0]:
+        raise ShardError(
+            f"shard {shard}/{shards} collected other tests than the plan it was given: "
+            f"{collected} tests here (plan {actual}), plan {expected} was made on another "
+            "collection; a different checkout? Run every shard on the same commit, or plan "
+            "again (toolkit test.shard --plan-id)")
+    raise ShardError(
+        f"shard {shard}/{shards} splits the same {collected} tests otherwise than the plan it "
+        f"was given (plan {actual} here, {expected} given): its stored durations or strategy "
+        "differ; give every shard the same .toolkit/durations.json and settings")
 
 
 def estimate(items: Iterable[str], durations: Mapping[str, float]) -> dict[str, float]:

@@ -415,12 +415,19 @@ def _number(value: str | None, flag: str, kind: type[N] = int) -> N | None:  # t
     "strategy": "duration (balanced by stored durations) or hash (stable as tests are added)",
     "dry_run": "print the shard's tests and predicted seconds; run nothing",
     "report": "write the shard's HTML report here (default: .toolkit/report-shard-K-of-N.html), "
-              "and its results beside it as .json (`toolkit report` merges several)"})
+              "and its results beside it as .json (`toolkit report` merges several)",
+    "plan_id": "print the split's plan id (of --shards N, default: the shards setting) and run "
+               "nothing: give it to every shard as TOOLKIT_SHARD_PLAN, and a shard that would "
+               "split the suite otherwise refuses"})
 @edge
 def test_shard(c: Context, shard: str | None = None, shards: str | None = None,
                strategy: str | None = None, dry_run: bool = False,
-               report: str | None = None) -> None:
+               report: str | None = None, plan_id: bool = False) -> None:
     """Run shard K of N of the integration suite (pytest arguments after --)."""
+    if plan_id:
+        testrun.print_plan_id(settings(), _number(shard, "--shard"), _number(shards, "--shards"),
+                              strategy, passthrough(c))
+        return
     if report:
         from toolkit import report as html
 
@@ -537,7 +544,15 @@ def test_durations(c: Context, merge: list[str] | None = None) -> None:
     """Merge per-shard durations files into .toolkit/durations.json (newest wins)."""
     s = settings()
     target = durations.path(s.project_dir)
-    counts = durations.merge(target, [Path(m) for m in merge or []], exists=s.project_dir)
+    sources = [Path(m) for m in merge or []]
+    split = durations.plans(sources)
+    if len(split) > 1:  # the shards did not split one suite the same way: say so, then merge
+        ran = "; ".join(f"{plan}: {', '.join(p.name for p in files)}"
+                        for plan, files in sorted(split.items()))
+        print(f"warning: the shards ran {len(split)} different splits ({ran}): some tests ran "
+              "twice or not at all; run every shard on the same checkout and durations "
+              "(TOOLKIT_SHARD_PLAN checks it)", file=sys.stderr)
+    counts = durations.merge(target, sources, exists=s.project_dir)
     print(f"{target}: {counts['tests']} tests ({counts['dropped']} removed tests dropped)")
 
 

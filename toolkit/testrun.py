@@ -4,6 +4,7 @@ push changed, within a time budget (test.changed, for the pre-push hook)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -62,12 +63,46 @@ def run_shard(settings: Settings, shard: int | None, total: int | None, strategy
             f"--toolkit-shard-strategy={strategy}", *pytest_args]
     if dry_run:  # the plugin plans on the full collection, without xdist workers
         args += ["--toolkit-shard-plan", "-p", "no:terminal"]
-    else:
+    elif settings.shard_plan:  # before the run: xdist's workers could not refuse in one line
+        shards.check_plan(settings.shard_plan, *plan_id(settings, k, n, strategy, pytest_args),
+                          k, n)
+    if not dry_run:
         page = (report or report_path(settings.project_dir, k, n)).resolve()
         args.insert(3, f"--toolkit-report={page}")
     template = None if dry_run else template_for_tests(settings)
     return run_pytest(settings, args, template, say,
                    f"shard {k}/{n} selected no tests: nothing to run")
+
+
+def plan_id(settings: Settings, shard: int, total: int, strategy: str,
+            pytest_args: Sequence[str]) -> tuple[str, int]:
+    """The plan id of the split (any shard computes the same) and how many tests it splits,
+    from a collection in a process of its own."""
+    args = [str(settings.path(settings.integration_dir)), f"--toolkit-shard={shard}/{total}",
+            f"--toolkit-shard-strategy={strategy}", "--toolkit-plan-id", *pytest_args]
+    env = environment(settings, None)
+    env.pop("TOOLKIT_SHARD_PLAN", None)  # planning is not checked against an earlier plan
+    done = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=settings.project_dir,
+                          env=env, capture_output=True, text=True)
+    found = [line for line in done.stdout.splitlines()
+             if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{8} \d+", line)]
+    if done.returncode or not found:
+        sys.stderr.write(done.stdout + done.stderr)  # collection errors, as pytest shows them
+        raise shards.ShardError(f"the plan could not be made: collecting "
+                                f"{settings.integration_dir} failed (see above)")
+    plan, count = found[0].split()
+    return plan, int(count)
+
+
+def print_plan_id(settings: Settings, shard: int | None, total: int | None,
+                  strategy: str | None, pytest_args: Sequence[str]) -> None:
+    """Print the plan id of the split: for a planning job, whose output every shard gets as
+    TOOLKIT_SHARD_PLAN."""
+    if not shards.ci_nodes():  # a planning job is no parallel node: shard 1 plans the same
+        shard, total = shard or 1, total or settings.shards
+    k, n = shards.resolve(shard, total)
+    print(plan_id(settings, k, n, shards.check_strategy(strategy or settings.shard_strategy),
+                  pytest_args)[0])
 
 
 def shard_command(shard: int, total: int, pytest_args: Sequence[str] = ()) -> list[str]:
