@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import HOST_ONLY, toolkit_cli
+from tests.helpers import HOST_ONLY
+from tests.test_ci_matrix import _matrix
 from toolkit import report
 
 SUITE = """
@@ -24,13 +25,6 @@ import pytest
 def test_work(i):
     assert i != 4, "the fifth one fails"
 """
-
-
-def _matrix(tmp_path: Path, *args: str) -> str:
-    (tmp_path / "pyproject.toml").write_text("")
-    result = toolkit_cli(tmp_path, "ci.matrix", *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_gitlabs_shard_and_report_jobs_run_as_printed(tmp_path: Path) -> None:

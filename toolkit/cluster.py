@@ -7,6 +7,9 @@ every container and the network carry the owner's label, so ``toolkit server.gc`
 killed run left and never what a live one holds. Network faults are iptables rules (and, for
 latency, a userspace proxy: this kernel has no netem) applied from a helper container that
 joins a node's network namespace with NET_ADMIN, so server images need nothing extra.
+On another host's engine (DOCKER_HOST=tcp://… or ssh://…) nodes publish their ports on the
+address that host is reached by, and files and the server binary under test are copied into
+the containers: nothing is mounted from this host.
 
     with cluster(Node("a", "toolkit/postgres", "postgres"), Node("b", ...)) as c:
         c["a"].query("SELECT 1"); c.partition("a", "b"); c.heal()
@@ -15,21 +18,18 @@ joins a node's network namespace with NET_ADMIN, so server images need nothing e
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import secrets
 import socket
 import string
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from toolkit.docker import LABEL
+from toolkit.docker import LABEL, binary_in, put_file, reach_host, start_published
 from toolkit.errors import ToolkitError
 from toolkit.marker import owner
 
@@ -79,16 +79,17 @@ class Node:
 
 @dataclasses.dataclass(frozen=True)
 class Kind:
-    port: int  # the service, published on 127.0.0.1
-    url: str  # {port}: the published one
+    port: int  # the service, published on the engine's host
+    url: str  # {host}, {port}: where the published one is reached
     ping: bytes  # a request the server answers at once (for round_trip)
 
 
 KINDS = {
-    "postgres": Kind(5432, "postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+    "postgres": Kind(5432, "postgresql+psycopg://postgres@{host}:{port}/postgres",
                      bytes.fromhex("0000000804d2162f")),  # SSLRequest: answered 'N'
-    "clickhouse": Kind(8123, "clickhouse://default@127.0.0.1:{port}", b"GET /ping HTTP/1.0\r\n\r\n"),
-    "zookeeper": Kind(2181, "zookeeper://127.0.0.1:{port}", b"ruok"),
+    "clickhouse": Kind(8123, "clickhouse://default@{host}:{port}",
+                       b"GET /ping HTTP/1.0\r\n\r\n"),
+    "zookeeper": Kind(2181, "zookeeper://{host}:{port}", b"ruok"),
     "generic": Kind(0, "", b""),
 }
 
@@ -107,11 +108,12 @@ class Running:
 
     @property
     def url(self) -> str:
-        """Where host-side clients reach it (published on 127.0.0.1)."""
+        """Where host-side clients reach it (published on 127.0.0.1, or on the address of the
+        engine's host)."""
         kind = KINDS[self.spec.kind]
         if not kind.url:
             raise ClusterError(f"node {self.name} is generic: it has no URL (use exec)")
-        return kind.url.format(port=self.port)
+        return kind.url.format(host=self.cluster.host, port=self.port)
 
     @property
     def ip(self) -> str:
@@ -133,7 +135,7 @@ class Running:
         import psycopg
 
         try:
-            with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
+            with psycopg.connect(host=self.cluster.host, port=self.port, user="postgres",
                                  dbname="postgres", autocommit=True,
                                  connect_timeout=max(1, int(timeout)),
                                  options=f"-c statement_timeout={int(timeout * 1000)}") as conn:
@@ -151,7 +153,7 @@ class Running:
         from toolkit.servers.clickhouse import ClickHouseQueryError, ClickHouseUnreachable, Endpoint
 
         try:
-            text = Endpoint("127.0.0.1", int(self.port or 0)).query(sql, timeout)
+            text = Endpoint(self.cluster.host, int(self.port or 0)).query(sql, timeout)
         except ClickHouseUnreachable as exc:
             raise NoAnswer(f"node {self.name}: no answer within {timeout:g} s ({exc})") from exc
         except ClickHouseQueryError as exc:
@@ -244,6 +246,7 @@ class Cluster:
     def __init__(self, client: Any, specs: Sequence[Node], name: str | None = None,
                  binary: str | None = None, ready_timeout: float = READY_TIMEOUT_S) -> None:
         self.client = client
+        self.host = reach_host(client)  # where this process reaches the nodes' ports
         self.ready_timeout = ready_timeout
         self.id = name or secrets.token_hex(4)
         self.labels = {CLUSTER_LABEL: self.id, OWNER_LABEL: owner()}
@@ -301,8 +304,6 @@ class Cluster:
 
     def _start(self, spec: Node) -> Running:
         kind = KINDS[spec.kind]
-        port = _free_port() if kind.port else None
-        volumes = {}
         if spec.binary:
             if spec.kind not in BINARY_PATHS:
                 raise ClusterError(f"node {spec.name}: only {', '.join(BINARY_PATHS)} nodes "
@@ -310,21 +311,29 @@ class Cluster:
             if not self.binary:
                 raise ClusterError(f"node {spec.name} wants the server binary under test: set "
                                    "TOOLKIT_SERVER_BINARY")
-            volumes[os.path.abspath(self.binary)] = {"bind": BINARY_PATHS[spec.kind],
-                                                     "mode": "ro"}
-        container = self.client.containers.create(
-            spec.image, command=spec.command, name=f"toolkit-{self.id}-{spec.name}",
-            hostname=spec.name, environment=spec.environment, volumes=volumes,
-            labels={**self.labels, NODE_LABEL: spec.name}, network=self.network.name,
-            ports={f"{kind.port}/tcp": ("127.0.0.1", port)} if port else {},
-            networking_config=self.client.api.create_networking_config(
-                {self.network.name: self.client.api.create_endpoint_config(
-                    aliases=[spec.name])}))
-        running = Running(self, spec, container, port)
+        volumes, place = binary_in(self.client, self.binary if spec.binary else None,
+                                   BINARY_PATHS.get(spec.kind, ""))
         macros = {"name": spec.name, "cluster": self.id, **spec.macros}
-        for path, text in spec.files.items():
-            _put(container, path, string.Template(text).substitute(macros))
-        container.start()
+
+        def create(ports: dict[str, tuple[str, int]]) -> Any:
+            container = self.client.containers.create(
+                spec.image, command=spec.command, name=f"toolkit-{self.id}-{spec.name}",
+                hostname=spec.name, environment=spec.environment, volumes=volumes,
+                labels={**self.labels, NODE_LABEL: spec.name}, network=self.network.name,
+                ports=ports, networking_config=self.client.api.create_networking_config(
+                    {self.network.name: self.client.api.create_endpoint_config(
+                        aliases=[spec.name])}))
+            place(container)
+            for path, text in spec.files.items():
+                put_file(container, path, string.Template(text).substitute(macros).encode())
+            return container
+
+        # fixed ports: a node started again after kill() keeps its URL
+        container = start_published(self.client, [kind.port] if kind.port else [], create)
+        container.reload()
+        published = container.ports.get(f"{kind.port}/tcp") if kind.port else None
+        running = Running(self, spec, container,
+                          int(published[0]["HostPort"]) if published else None)
         if self._has_helper_image():
             self._helper(running)  # now, while the server starts: a fault then costs no start
         self._wait_ready(running)
@@ -494,28 +503,12 @@ def remove_cluster(client: Any, cluster_id: str) -> list[str]:
     return removed
 
 
-def _put(container: Any, path: str, text: str) -> None:
-    data = text.encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo(Path(path).name)
-        info.size, info.mode = len(data), 0o644
-        tar.addfile(info, io.BytesIO(data))
-    container.put_archive(str(Path(path).parent), buffer.getvalue())
-
-
-def _free_port() -> int:
-    from toolkit.servers.local import free_port
-
-    return free_port()
-
-
 def _probe_query(node: Running) -> None:
     node.query(node.spec.ready_query, timeout=2.0)
 
 
 def _probe_zookeeper(node: Running) -> None:
-    with socket.create_connection(("127.0.0.1", int(node.port or 0)), timeout=2.0) as sock:
+    with socket.create_connection((node.cluster.host, int(node.port or 0)), timeout=2.0) as sock:
         sock.sendall(b"ruok")
         if sock.recv(4) != b"imok":
             raise ClusterError("not serving yet")

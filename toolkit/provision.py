@@ -70,6 +70,8 @@ NEEDS = {
                               ("/usr/bin",)),
     # the browser the report's tests open pages in, headless
     "chromium": Need("chromium", ("chromium",), ("/usr/bin",)),
+    # a network namespace for the engine that plays another host (ip; nsenter is util-linux)
+    "iproute2": Need("iproute2", ("ip",), ("/usr/sbin", "/sbin")),
 }
 
 

@@ -1,5 +1,6 @@
-"""Database servers in Docker containers: published on 127.0.0.1 at a free port, ready when a
-real connection and query succeed, labelled as toolkit's, removed at exit unless reused."""
+"""Database servers in Docker containers: published on 127.0.0.1 at a free port (on another
+host's engine, on the address it is reached by), ready when a real connection and query
+succeed, labelled as toolkit's, removed at exit unless reused."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from docker.errors import DockerException, NotFound
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
-from toolkit.docker import LABEL
+from toolkit.docker import LABEL, binary_in, reach_host, start_published
 from toolkit.marker import owner, owner_alive
-from toolkit.servers.local import free_port
 from toolkit.servers.ready import ServerError, probe_mariadb, probe_postgres, wait_ready
 
 READY_TIMEOUT_S = 120.0
@@ -27,30 +27,30 @@ READY_TIMEOUT_S = 120.0
 class Kind:
     port: int
     environment: dict[str, str]
-    url: str  # with {port} (and {extra} for the first extra port)
-    probe: Callable[[int], None]
+    url: str  # with {host}, {port} (and {extra} for the first extra port)
+    probe: Callable[[str, int], None]  # (host, port)
     extra_ports: tuple[int, ...] = ()  # published too (ClickHouse's native protocol)
     binary_path: str = ""  # where --binary is mounted in place of the image's server
 
 
-def _probe_clickhouse(port: int) -> None:
+def _probe_clickhouse(host: str, port: int) -> None:
     from toolkit.servers.clickhouse import Endpoint, probe
 
-    probe(Endpoint("127.0.0.1", port))
+    probe(Endpoint(host, port))
 
 
 KINDS = {
     # environment for the official images; images built from toolkit's Dockerfiles ignore it
     "postgres": Kind(5432, {"POSTGRES_HOST_AUTH_METHOD": "trust"},
-                     "postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
-                     lambda port: probe_postgres(host="127.0.0.1", port=port)),
+                     "postgresql+psycopg://postgres@{host}:{port}/postgres",
+                     lambda host, port: probe_postgres(host=host, port=port)),
     "mariadb": Kind(3306, {"MARIADB_ALLOW_EMPTY_ROOT_PASSWORD": "1",
                            "MYSQL_ALLOW_EMPTY_PASSWORD": "1"},
-                    "mysql+pymysql://root@127.0.0.1:{port}/",
-                    lambda port: probe_mariadb(host="127.0.0.1", port=port)),
+                    "mysql+pymysql://root@{host}:{port}/",
+                    lambda host, port: probe_mariadb(host=host, port=port)),
     # images/clickhouse (Debian's server); the HTTP interface is the URL, the native one is
     # for clickhouse-client in .sh tests
-    "clickhouse": Kind(8123, {}, "clickhouse://default@127.0.0.1:{port}?tcp_port={extra}",
+    "clickhouse": Kind(8123, {}, "clickhouse://default@{host}:{port}?tcp_port={extra}",
                        _probe_clickhouse, (9000,), "/usr/sbin/clickhouse-server"),
 }
 
@@ -96,23 +96,23 @@ def reuse_key(image_id: str, kind: str, binary: str | None = None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _url(spec: Kind, container: docker.models.containers.Container) -> str:
+def _url(spec: Kind, container: docker.models.containers.Container, host: str) -> str:
     def published(port: int) -> int:
         return int(container.ports[f"{port}/tcp"][0]["HostPort"])
 
     extra = published(spec.extra_ports[0]) if spec.extra_ports else ""
-    return spec.url.format(port=published(spec.port), extra=extra)
+    return spec.url.format(host=host, port=published(spec.port), extra=extra)
 
 
 def start(client: docker.DockerClient, kind: str, image: str, reuse: bool = False,
           binary: str | None = None, ready_timeout: float = READY_TIMEOUT_S) -> DockerServer:
     """A running, answering server of ``kind`` from ``image`` (a running one with the same
     image and settings when ``reuse``); ``binary`` is mounted read-only in place of the
-    image's server, the way ClickHouse's CI tests a fresh build without rebuilding images."""
+    image's server, the way ClickHouse's CI tests a fresh build without rebuilding images
+    (copied into the container when the engine runs on another host)."""
     if kind not in KINDS:
         raise ServerError(f"unknown server kind {kind!r}: choose one of {', '.join(KINDS)}")
     spec = KINDS[kind]
-    volumes = {}
     if binary:
         from toolkit.servers.clickhouse import find_binary
 
@@ -120,26 +120,31 @@ def start(client: docker.DockerClient, kind: str, image: str, reuse: bool = Fals
             raise ServerError(f"--binary replaces a ClickHouse server; {kind} images bring "
                               "their own")
         binary = find_binary(binary)
-        volumes[binary] = {"bind": spec.binary_path, "mode": "ro"}
+    volumes, place = binary_in(client, binary, spec.binary_path)
     image_id = _image(client, image).id
     key = reuse_key(image_id, kind, binary)
+    host = reach_host(client)
     if reuse:
         for found in client.containers.list(filters={"label": f"{LABEL}.reuse={key}"}):
-            return DockerServer(kind, _url(spec, found), found.id, reused=True)
+            return DockerServer(kind, _url(spec, found, host), found.id, reused=True)
     labels = {f"{LABEL}.server": kind, f"{LABEL}.owner": owner()}
     if reuse:
         labels[f"{LABEL}.reuse"] = key
-    container = client.containers.run(
-        image_id, detach=True, environment=spec.environment, labels=labels, volumes=volumes,
-        # fixed host ports, not ephemeral ones: a restarted container (--restart-on-crash)
-        # gets the same ones, so its URL stays true
-        ports={f"{p}/tcp": ("127.0.0.1", free_port()) for p in (spec.port, *spec.extra_ports)},
-        shm_size="256m")
+
+    def create(ports: dict[str, tuple[str, int]]) -> docker.models.containers.Container:
+        box = client.containers.create(image_id, environment=spec.environment, labels=labels,
+                                       volumes=volumes, ports=ports, shm_size="256m")
+        place(box)
+        return box
+
+    # fixed host ports, not ephemeral ones: a restarted container (--restart-on-crash) gets
+    # the same ones, so its URL stays true
+    container = start_published(client, [spec.port, *spec.extra_ports], create)
     try:
         container.reload()
-        url = _url(spec, container)
+        url = _url(spec, container, host)
         port = int(container.ports[f"{spec.port}/tcp"][0]["HostPort"])
-        _wait_ready(container, lambda: spec.probe(port), ready_timeout)
+        _wait_ready(container, lambda: spec.probe(host, port), ready_timeout)
     except BaseException:
         container.remove(force=True)
         raise
