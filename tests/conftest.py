@@ -138,3 +138,12 @@ def cluster_images(docker_client, base_image: str) -> None:  # type: ignore[no-u
     root = Path(__file__).parent.parent
     for tag, context in CLUSTER_IMAGES.items():
         build(docker_client, root / "images" / context, tag=tag, build_args={"BASE": base_image})
+
+
+@pytest.fixture(scope="session")
+def report_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real runs' pages and results, for the report's tests (tests/report_runs.py): made once
+    for the session, they cost a pytest run under xdist and a reference run."""
+    from tests.report_runs import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("report"))

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_runs import SEED, environment, make_runs
+from tests.report_runs import SEED, environment
 from toolkit import report
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_runs(tmp_path_factory.mktemp("report"))
+@pytest.fixture
+def runs(report_runs: Path) -> Path:
+    return report_runs
 
 
 def _toolkit(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests import browser
-from tests.report_runs import SEED, environment, make_runs
+from tests.report_runs import SEED, environment
 from toolkit import pipeline, report
 from toolkit.settings import Settings
 
@@ -22,11 +22,11 @@ ROOT = Path(__file__).parent.parent
 ARTIFACTS = Path(os.environ.get("TOOLKIT_TEST_ARTIFACTS", ROOT / "build" / "artifacts"))
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    runs = make_runs(tmp_path_factory.mktemp("browser"))
-    out = runs / "merged.html"
-    report.render_to(report.load([runs / "shard.json", runs / "references.json"]), out)
+@pytest.fixture
+def page(report_runs: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "merged.html"
+    report.render_to(report.load([report_runs / "shard.json", report_runs / "references.json"]),
+                     out)
     return out
 
 
