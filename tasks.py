@@ -22,7 +22,7 @@ from toolkit.tasks import namespace as toolkit_namespace
 EXAMPLE = "examples/shop"
 # what toolkit's own test suite needs from the machine (see toolkit.provision.NEEDS)
 SUITE_NEEDS = ("postgresql", "mariadb", "sqlite3", "docker", "debootstrap", "clickhouse-server",
-               "clickhouse-client", "chromium", "iproute2")
+               "clickhouse-client", "chromium", "iproute2", "openssh-server")
 
 
 @task(help={"report": "where the run's HTML report goes (default: "

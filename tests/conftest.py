@@ -147,3 +147,20 @@ def report_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.report_runs import make_runs
 
     return make_runs(tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="session")
+def remote_docker(docker_client, base_image: str,  # type: ignore[no-untyped-def]
+                  clickhouse_image: str) -> Iterator[tuple[str, object]]:
+    """A Docker engine on "another host" (tests/remote_docker.py), holding the base and
+    ClickHouse images: (its DOCKER_HOST, a client of it)."""
+    import docker
+
+    from tests.remote_docker import copy_image, remote_engine
+
+    with remote_engine() as host:
+        engine = docker.DockerClient(base_url=host)
+        for tag in (base_image, clickhouse_image):  # no registry: the images are carried over
+            copy_image(docker_client, engine, tag)
+        yield host, engine
+        engine.close()

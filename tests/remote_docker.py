@@ -112,6 +112,60 @@ def remote_engine() -> Iterator[str]:
         _teardown()
 
 
+SSHD_CONFIG = """\
+ListenAddress {address}:22
+HostKey {root}/host_key
+AuthorizedKeysFile {root}/authorized_keys
+PidFile {root}/sshd.pid
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+PermitRootLogin prohibit-password
+# the engine's host runs its docker CLI (`docker system dial-stdio`) against its own daemon
+SetEnv DOCKER_HOST={docker_host}
+"""
+
+
+@contextlib.contextmanager
+def ssh_into_engine(root: Path) -> Iterator[dict[str, str]]:
+    """An sshd on the engine's host (inside its namespace) that lets this host in with a key
+    made for the block; the environment (HOME with .ssh/config, the key and the host's key)
+    under which DOCKER_HOST=ssh://root@ENGINE_IP reaches the engine."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("host_key", "id"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / name)],
+                       check=True)
+    (root / "authorized_keys").write_text((root / "id.pub").read_text())
+    (root / "sshd_config").write_text(SSHD_CONFIG.format(address=ENGINE_IP, root=root,
+                                                         docker_host=DOCKER_HOST))
+    home = root / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(f"Host {ENGINE_IP}\n  IdentityFile {root / 'id'}\n")
+    host_key = (root / "host_key.pub").read_text().split()
+    (home / ".ssh" / "known_hosts").write_text(f"{ENGINE_IP} {host_key[0]} {host_key[1]}\n")
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+    daemon = subprocess.Popen(["nsenter", f"--net=/var/run/netns/{NETNS}", "/usr/sbin/sshd",
+                               "-D", "-e", "-f", str(root / "sshd_config")],
+                              stdout=subprocess.DEVNULL, stderr=(root / "sshd.log").open("wb"))
+    try:
+        import socket
+
+        deadline = time.monotonic() + 10
+        while True:  # listening once a connection is accepted (bounded)
+            try:
+                socket.create_connection((ENGINE_IP, 22), timeout=1).close()
+                break
+            except OSError:
+                if daemon.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"sshd did not start: "
+                                       f"{(root / 'sshd.log').read_text()[-500:]}") from None
+                time.sleep(0.05)  # between connection attempts, bounded by the deadline
+        yield {"HOME": str(home), "DOCKER_HOST": f"ssh://root@{ENGINE_IP}"}
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
 def copy_image(source, target, tag: str) -> None:  # type: ignore[no-untyped-def]
     """``tag`` from one engine into the other (docker save | docker load), unless the other
     has that very image already: there is no registry between them."""

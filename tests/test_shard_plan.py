@@ -106,8 +106,11 @@ def test_other_stored_durations_split_otherwise_and_refuse(tmp_path: Path) -> No
 
 def test_the_merge_says_when_the_shards_ran_different_splits(tmp_path: Path) -> None:
     first, second = _checkout(tmp_path / "a"), _checkout(tmp_path / "b", count=7)
-    assert _shard(first, 1, None).returncode == 0
+    assert _shard(first, 1, None, "-p", "xdist", "-n", "2").returncode == 0
     assert _shard(second, 2, None).returncode == 0
+    # under xdist too the shard records what its workers collected and the plan they ran
+    recorded = json.loads((first / ".toolkit" / "durations-shard-1-of-2.json").read_text())
+    assert len(recorded["collected"]["tests"]) == 6 and recorded["collected"]["plan"]
     merger = _checkout(tmp_path / "merge")
     files = [first / ".toolkit" / "durations-shard-1-of-2.json",
              second / ".toolkit" / "durations-shard-2-of-2.json"]

@@ -32,6 +32,12 @@ class DockerUnreachableError(ToolkitError):
 def client() -> docker.DockerClient:
     # the SDK reads DOCKER_HOST itself; named here only to say what was tried
     where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (DOCKER_HOST unset)"
+    if where.startswith("ssh://"):
+        try:
+            import paramiko  # noqa: F401  (the SDK's ssh transport)
+        except ImportError as exc:
+            raise ToolkitError(f"DOCKER_HOST={where} needs the Docker SDK's ssh support, which "
+                               "is not installed: pip install 'toolkit-dbtest[ssh]'") from exc
     try:
         c = docker.from_env()
         c.ping()

@@ -48,10 +48,6 @@ def steps(settings: Settings, pytest_args: Sequence[str] = ()) -> list[Step]:
     return made
 
 
-def commands(settings: Settings, pytest_args: Sequence[str] = ()) -> list[list[str]]:
-    return [step.command for step in steps(settings, pytest_args)]
-
-
 @dataclasses.dataclass
 class Outcome:
     steps: list[Step]

@@ -411,9 +411,21 @@ class _Durations:
         if report.outcome != "skipped" or hasattr(report, "wasxfail"):
             self.measured[report.nodeid] = self.measured.get(report.nodeid, 0.0) + report.duration
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist: the collection and plan a worker saw (the controller collects nothing)."""
+        seen = getattr(node, "workeroutput", {})
+        if self.collected is None and seen.get("toolkit_collected") is not None:
+            self.collected = list(seen["toolkit_collected"])
+        self.plan = self.plan or seen.get("toolkit_plan")
+
     def pytest_sessionfinish(self) -> None:
         if hasattr(self.config, "workerinput"):
-            return  # under xdist the controller sees every report and records them once
+            # under xdist the controller sees every report and records them once; it gets
+            # what only a worker knows through its output
+            self.config.workeroutput["toolkit_collected"] = self.collected  # type: ignore[attr-defined]
+            self.config.workeroutput["toolkit_plan"] = self.plan  # type: ignore[attr-defined]
+            return
         spec = self.config.getoption("toolkit_shard")
         root = self.config.rootpath
         try:
@@ -432,7 +444,6 @@ class _Durations:
 class _Results:
     """--toolkit-report: each test's outcome, times, worker, failure and toolkit's sections,
     written at the end as a results file and its page (the controller's, under xdist)."""
-
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config

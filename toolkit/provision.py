@@ -72,6 +72,8 @@ NEEDS = {
     "chromium": Need("chromium", ("chromium",), ("/usr/bin",)),
     # a network namespace for the engine that plays another host (ip; nsenter is util-linux)
     "iproute2": Need("iproute2", ("ip",), ("/usr/sbin", "/sbin")),
+    # that host's sshd, for DOCKER_HOST=ssh://
+    "openssh-server": Need("openssh-server", ("sshd",), ("/usr/sbin",)),
 }
 
 
