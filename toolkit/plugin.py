@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from toolkit.cluster import Cluster, Node
     from toolkit.core import Clone, Template
     from toolkit.pool import ClonePool
+    from toolkit.report import Source
 
 KEPT = "toolkit_kept_database"
 TIMING = "toolkit_clone"
@@ -449,6 +450,7 @@ class _Results:
         self.config = config
         self.started = time.time()
         self.tests: dict[str, dict[str, Any]] = {}
+        self.written: Path | None = None  # where the page went
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         test = self.tests.setdefault(report.nodeid, {"outcome": "passed", "duration": 0.0,
@@ -474,12 +476,12 @@ class _Results:
         elif report.failed:
             if test["outcome"] not in ("failed", "error"):  # the first failure says why
                 crash = getattr(report.longrepr, "reprcrash", None)
-                test["message"] = (crash.message if crash else report.longreprtext
-                                   ).strip().splitlines()[0] if report.longreprtext else ""
+                text = crash.message if crash else report.longreprtext
+                test["message"] = (text.strip().splitlines() or [""])[0]
                 test["detail"] = report.longreprtext
             test["outcome"] = "failed" if report.when == "call" else "error"
 
-    def source(self) -> Any:
+    def source(self) -> Source:
         from toolkit import urls
         from toolkit.report import DETAIL_CHARS, Source, Test
 
@@ -517,15 +519,13 @@ class _Results:
         if not path.is_absolute():
             path = Path(self.config.invocation_params.dir) / path
         try:
-            write(self.source(), path)
-            self.written: Path | None = path
+            self.written = write(self.source(), path)
         except (OSError, ToolkitError) as exc:
             self.config.issue_config_time_warning(
                 pytest.PytestWarning(f"toolkit: report not written: {exc}"), stacklevel=2)
-            self.written = None
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if getattr(self, "written", None):
+        if self.written is not None:
             terminalreporter.write_line(f"toolkit: report written to {self.written}")
 
 

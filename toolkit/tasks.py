@@ -290,6 +290,16 @@ def image_base(c: Context, suite: str = "bookworm") -> None:
     print(image.debian_base(client(), suite, on_step=lambda s: err.print(s)))
 
 
+def _report_page(report: str | None) -> Path | None:
+    """--report's page, checked before any work: a wrong path stops the run before it starts."""
+    if not report:
+        return None
+    from toolkit import report as html
+
+    html.data_path(Path(report))
+    return Path(report)
+
+
 REPORT_HELP = ("write the run's HTML report to PATH.html, and its results beside it as "
                "PATH.json (`toolkit report` merges several)")
 REFS_HELP = {
@@ -346,10 +356,7 @@ def refs_run(c: Context, select: list[str] | None = None, url: str | None = None
              seed: str | None = None, repeat: str | None = None, order: str = "name",
              no_pool: bool = False, report: str | None = None) -> None:
     """Run the reference tests (NAME.sql / NAME.sh beside NAME.reference), each in a fresh database."""
-    if report:
-        from toolkit import report as html
-
-        html.data_path(Path(report))  # a wrong path stops the run before it starts
+    page = _report_page(report)
     summary = _references(select or [], url, jobs, timeout, directory, keep_failed=no_drop_if_fail,
                           setting=setting or [], restart_on_crash=restart_on_crash,
                           random_settings=random_settings, seed=_number(seed, "--seed"),
@@ -358,8 +365,10 @@ def refs_run(c: Context, select: list[str] | None = None, url: str | None = None
         refs.write_junit(summary, Path(junit))
     if json_:
         refs.write_json(summary, Path(json_))
-    if report:
-        print(f"report written to {html.write(refs.report_source(summary), Path(report))}",
+    if page is not None:
+        from toolkit import report as html
+
+        print(f"report written to {html.write(refs.report_source(summary), page)}",
               file=sys.stderr)
     if summary.failed:
         raise Exit(code=1)
@@ -428,13 +437,8 @@ def test_shard(c: Context, shard: str | None = None, shards: str | None = None,
         testrun.print_plan_id(settings(), _number(shard, "--shard"), _number(shards, "--shards"),
                               strategy, passthrough(c))
         return
-    if report:
-        from toolkit import report as html
-
-        html.data_path(Path(report))  # a wrong path stops the shard before it starts
     code = testrun.run_shard(settings(), _number(shard, "--shard"), _number(shards, "--shards"),
-                             strategy, dry_run, passthrough(c),
-                             report=Path(report) if report else None)
+                             strategy, dry_run, passthrough(c), report=_report_page(report))
     if code:
         raise Exit(code=code)
 

@@ -63,10 +63,10 @@ def run_shard(settings: Settings, shard: int | None, total: int | None, strategy
             f"--toolkit-shard-strategy={strategy}", *pytest_args]
     if dry_run:  # the plugin plans on the full collection, without xdist workers
         args += ["--toolkit-shard-plan", "-p", "no:terminal"]
-    elif settings.shard_plan:  # before the run: xdist's workers could not refuse in one line
-        shards.check_plan(settings.shard_plan, *plan_id(settings, k, n, strategy, pytest_args),
-                          k, n)
-    if not dry_run:
+    else:
+        if settings.shard_plan:  # checked before the run: xdist's workers cannot refuse in a line
+            shards.check_plan(settings.shard_plan,
+                              *plan_id(settings, k, n, strategy, pytest_args), k, n)
         page = (report or report_path(settings.project_dir, k, n)).resolve()
         args.insert(3, f"--toolkit-report={page}")
     template = None if dry_run else template_for_tests(settings)
