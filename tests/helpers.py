@@ -123,13 +123,19 @@ def hook_env() -> dict[str, str]:
     return env
 
 
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This machine's environment without what it must not tell a run under test
+    (HOST_ONLY), plus ``extra``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY)}
+    return {**base, **(extra or {})}
+
+
 def toolkit_cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
                 prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     """The ``toolkit`` command in ``cwd`` (behind ``prefix``, e.g. unshare), configured only by
     ``env`` and the project's own files."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY)}
     return subprocess.run([*(prefix or []), sys.executable, "-m", "toolkit", *args], cwd=cwd,
-                          env={**base, **(env or {})}, capture_output=True, text=True)
+                          env=clean_env(env), capture_output=True, text=True)
 
 
 def create_foreign(settings: Settings, name: str) -> None:

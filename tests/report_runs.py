@@ -5,12 +5,11 @@ results with the real flags."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import HOST_ONLY, refs_project, write_project
+from tests.helpers import clean_env, refs_project, write_project
 
 SEED = 7
 TESTS = '''
@@ -36,9 +35,7 @@ def test_flaky(toolkit_db, toolkit_run):
 
 
 def environment(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY)}
-    env["TOOLKIT_DATABASE_URL"] = url
-    return env
+    return clean_env({"TOOLKIT_DATABASE_URL": url})
 
 
 def make_runs(root: Path) -> Path:

@@ -6,14 +6,13 @@ shard's tests."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.helpers import HOST_ONLY
+from tests.helpers import clean_env
 from tests.test_ci_matrix import _matrix
 from toolkit import report
 
@@ -40,7 +39,7 @@ def test_gitlabs_shard_and_report_jobs_run_as_printed(tmp_path: Path) -> None:
     merger = tmp_path / "report-job"
     shutil.copytree(project, merger)
     (merger / ".toolkit").mkdir()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY)}
+    base = clean_env()
     for k in (1, 2):  # a machine each: its own checkout, GitLab's parallel variables
         machine = tmp_path / f"machine-{k}"
         shutil.copytree(project, machine)

@@ -9,7 +9,6 @@ builds there, and server.gc removes what a killed run left there."""
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.helpers import HOST_ONLY
+from tests.helpers import clean_env, toolkit_cli
 from tests.remote_docker import ENGINE_IP
 from toolkit.cluster import Cluster, NoAnswer, Node
 from toolkit.docker import LABEL
@@ -32,14 +31,8 @@ def remote(remote_docker: tuple[str, docker.DockerClient]) -> tuple[str, docker.
     return remote_docker
 
 
-def _env(host: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY)}
-    return {**env, "DOCKER_HOST": host}
-
-
 def _toolkit(cwd: Path, host: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=cwd, text=True,
-                          capture_output=True, env=_env(host))
+    return toolkit_cli(cwd, *args, env={"DOCKER_HOST": host})
 
 
 def _labelled(engine: docker.DockerClient) -> list[str]:
@@ -132,7 +125,7 @@ def test_server_gc_removes_what_a_killed_run_left_there(
         remote: tuple[str, docker.DockerClient], clickhouse_image: str, tmp_path: Path) -> None:
     host, engine = remote
     run = subprocess.Popen([sys.executable, "-c", KILLED, host, clickhouse_image],
-                           stdout=subprocess.PIPE, text=True, env=_env(host))
+                           stdout=subprocess.PIPE, text=True, env=clean_env({"DOCKER_HOST": host}))
     try:
         assert run.stdout is not None and run.stdout.readline().strip() == "ready"
         left = _labelled(engine)

@@ -6,14 +6,11 @@ the command says so in one line."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import docker
 
-from tests.helpers import HOST_ONLY
+from tests.helpers import toolkit_cli
 from tests.remote_docker import ENGINE_IP, ssh_into_engine
 from toolkit.docker import LABEL
 from toolkit.servers.clickhouse import parse_url
@@ -21,19 +18,13 @@ from toolkit.servers.clickhouse import parse_url
 BINARY = "/usr/sbin/clickhouse-server"
 
 
-def _toolkit(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY)}
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=cwd, text=True,
-                          capture_output=True, env={**base, **env})
-
-
 def test_a_server_over_ssh(remote_docker: tuple[str, docker.DockerClient],
                            clickhouse_image: str, tmp_path: Path) -> None:
     _, engine = remote_docker
     (tmp_path / "pyproject.toml").write_text("")
     with ssh_into_engine(tmp_path / "ssh") as env:
-        up = _toolkit(tmp_path, env, "server.up", "clickhouse", "--provider", "docker",
-                      "--image", clickhouse_image, "--binary", BINARY)
+        up = toolkit_cli(tmp_path, "server.up", "clickhouse", "--provider", "docker",
+                      "--image", clickhouse_image, "--binary", BINARY, env=env)
         assert up.returncode == 0, up.stderr
         url = up.stdout.strip().splitlines()[-1]
         assert url.startswith(f"clickhouse://default@{ENGINE_IP}:"), url
@@ -42,7 +33,7 @@ def test_a_server_over_ssh(remote_docker: tuple[str, docker.DockerClient],
             box = engine.containers.list(filters={"label": f"{LABEL}.server=clickhouse"})[0]
             assert box.attrs["Mounts"] == []  # copied in over ssh, not mounted
         finally:
-            down = _toolkit(tmp_path, env, "server.down")
+            down = toolkit_cli(tmp_path, "server.down", env=env)
         assert down.returncode == 0, down.stderr
     assert engine.containers.list(all=True, filters={"label": f"{LABEL}.server"}) == []
 
@@ -54,8 +45,8 @@ def test_without_the_sdks_ssh_support_one_line(tmp_path: Path) -> None:
     hide.mkdir()
     (hide / "sitecustomize.py").write_text(
         "import sys\nsys.modules['paramiko'] = None  # as if it were not installed\n")
-    done = _toolkit(tmp_path, {"DOCKER_HOST": "ssh://root@192.0.2.1",
-                               "PYTHONPATH": str(hide)}, "server.status")
+    done = toolkit_cli(tmp_path, "server.status", env={"DOCKER_HOST": "ssh://root@192.0.2.1",
+                                                       "PYTHONPATH": str(hide)})
     assert done.returncode == 1
     assert done.stderr.strip() == ("toolkit: error: DOCKER_HOST=ssh://root@192.0.2.1 needs the "
                                    "Docker SDK's ssh support, which is not installed: pip "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import toolkit_cli
 from tests.report_runs import SEED, environment
 from toolkit import report
 
@@ -23,8 +24,7 @@ def runs(report_runs: Path) -> Path:
 
 
 def _toolkit(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=cwd, text=True,
-                          capture_output=True, env=environment("sqlite:///unused.sqlite"))
+    return toolkit_cli(cwd, *args, env={"TOOLKIT_DATABASE_URL": "sqlite:///unused.sqlite"})
 
 
 def test_each_run_writes_its_page_and_its_results(runs: Path) -> None:

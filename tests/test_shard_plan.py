@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import toolkit_cli
+from tests.helpers import clean_env, toolkit_cli
 from toolkit import durations
 
 SUITE = """
@@ -73,19 +73,11 @@ def test_plain_pytest_refuses_too(tmp_path: Path) -> None:
     done = subprocess.run(["python", "-m", "pytest", "--toolkit-shard", "1/2", "-q",
                            "tests/integration", "-p", "no:cacheprovider"], cwd=other,
                           capture_output=True, text=True,
-                          env={**_env(), "TOOLKIT_SHARD_PLAN": plan})
+                          env=clean_env({"TOOLKIT_SHARD_PLAN": plan}))
     assert done.returncode == 4
     assert [line for line in done.stderr.splitlines() if line.strip()] == [
         line for line in done.stderr.splitlines() if line.startswith("ERROR: toolkit: shard 1/2 "
                                                                      "collected other tests")]
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    from tests.helpers import HOST_ONLY
-
-    return {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY)}
 
 
 def test_other_stored_durations_split_otherwise_and_refuse(tmp_path: Path) -> None:
@@ -141,15 +133,15 @@ def test_the_ci_recipes_plan_once_and_hand_the_plan_to_every_shard(tmp_path: Pat
         "dotenv": "plan.env"}
     # GitLab's plan line, run as printed, then a shard with the variable it hands on
     machine = _checkout(tmp_path / "machine")
-    done = subprocess.run(["sh", "-c", plan_job["script"][-1]], cwd=machine, env=_env(),
+    done = subprocess.run(["sh", "-c", plan_job["script"][-1]], cwd=machine, env=clean_env(),
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     name, _, plan = (machine / "plan.env").read_text().strip().partition("=")
     assert name == "TOOLKIT_SHARD_PLAN" and plan == _plan(machine)
     shard = subprocess.run(["sh", "-c", gitlab["integration"]["script"][-1]], cwd=machine,
                            capture_output=True, text=True,
-                           env={**_env(), "CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "2",
-                                "TOOLKIT_SHARD_PLAN": plan})
+                           env=clean_env({"CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "2",
+                                          "TOOLKIT_SHARD_PLAN": plan}))
     assert shard.returncode == 0, shard.stderr
     assert json.loads((machine / ".toolkit" / "durations-shard-1-of-2.json").read_text())[
         "collected"]["plan"] == plan

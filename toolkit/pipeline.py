@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -115,16 +114,16 @@ def _report(pages: Path, page: Path, say: Callable[[str], None]) -> Path | None:
 
 
 def _results(step: Step) -> str:
+    from toolkit import report
+
     if step.results is None or not step.results.is_file():
         return ""
-    data = json.loads(step.results.read_text())
-    found: dict[str, int] = {}
-    for test in data.get("tests", []):
-        found[test["outcome"]] = found.get(test["outcome"], 0) + 1
-    failed = sum(found.get(o, 0) for o in ("failed", "error", "not run", "flaky"))
-    parts = [f"{len(data.get('tests', []))} tests", f"{found.get('passed', 0)} passed"]
+    tests = report.load([step.results]).tests
+    found = report.counts(tests)
+    failed = sum(found[o] for o in (*report.FAILING, "flaky"))
+    parts = [f"{len(tests)} tests", f"{found['passed']} passed"]
     parts += [f"{failed} failed"] if failed else []
-    parts += [f"{found['skipped']} skipped"] if found.get("skipped") else []
+    parts += [f"{found['skipped']} skipped"] if found["skipped"] else []
     return ", ".join(parts)
 
 
